@@ -1,0 +1,1 @@
+"""Shared pytest configuration. Tier fixtures live in their own plugin modules (listed below)."""
