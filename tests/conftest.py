@@ -1,1 +1,3 @@
 """Shared pytest configuration. Tier fixtures live in their own plugin modules (listed below)."""
+
+pytest_plugins = ["kubeharness.fixtures"]
