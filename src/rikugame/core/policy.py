@@ -1,0 +1,181 @@
+"""The Tuner policy model (pydantic v2): the single source of truth for the Tuner spec.
+
+Declarative on purpose: the CRD's OpenAPI schema is generated from these models. Field names are
+camelCase on the wire (``scaleDownMaxRatio``) and snake_case in Python. Quantities are Kubernetes
+strings here and integers (millicores, bytes) everywhere else. Defaults follow Mercari Tortoise
+(pkg/config/config.go; peers-and-anchors.md §1.3): scale down at most once an hour and by at most 20 %
+per step, requests bounded to 50m–10 cores and 50Mi–10Gi, OOM bump max(+20 %, +100Mi).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from rikugame.core import quantities
+
+
+class UpdateMode(enum.StrEnum):
+    """What a Tuner may do to its workload."""
+
+    OFF = "Off"
+    """Observe and recommend only (dry run). The default for new Tuners."""
+    AUTO = "Auto"
+    """Apply decisions."""
+    EMERGENCY = "Emergency"
+    """Scale out to a safe floor and freeze every shrink."""
+
+
+class ResourceMode(enum.StrEnum):
+    """How one resource of a container is tuned."""
+
+    VERTICAL = "Vertical"
+    HORIZONTAL = "Horizontal"
+    OFF = "Off"
+
+
+class LimitPolicy(enum.StrEnum):
+    """How limits follow requests."""
+
+    KEEP = "Keep"
+    """Leave limits as they are."""
+    EQUAL_TO_REQUEST = "EqualToRequest"
+    """Limit = request (memory default: a usage over the request is an OOM kill)."""
+    PROPORTIONAL = "Proportional"
+    """Limit = request × limitRatio."""
+    REMOVE = "Remove"
+    """No limit (CPU default: avoids CFS throttling)."""
+
+
+def _cpu_quantity(value: str) -> str:
+    quantities.cpu_millicores(value)
+    return value
+
+
+def _memory_quantity(value: str) -> str:
+    quantities.memory_bytes(value)
+    return value
+
+
+CPUQuantity = Annotated[str, AfterValidator(_cpu_quantity),
+                        Field(json_schema_extra={"x-kubernetes-int-or-string": True})]
+MemoryQuantity = Annotated[str, AfterValidator(_memory_quantity),
+                           Field(json_schema_extra={"x-kubernetes-int-or-string": True})]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
+                              frozen=True, use_enum_values=False)
+
+
+class ResourceBounds(_Model):
+    """Lower and upper bounds for requests rikugame sets."""
+
+    min_cpu: CPUQuantity = Field("50m", description="Smallest CPU request rikugame sets.")
+    max_cpu: CPUQuantity = Field("10", description="Largest CPU request rikugame sets.")
+    min_memory: MemoryQuantity = Field("50Mi", description="Smallest memory request rikugame sets.")
+    max_memory: MemoryQuantity = Field("10Gi", description="Largest memory request rikugame sets.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResourceBounds:
+        if quantities.cpu_millicores(self.min_cpu) > quantities.cpu_millicores(self.max_cpu):
+            raise ValueError("minCpu must not exceed maxCpu")
+        if quantities.memory_bytes(self.min_memory) > quantities.memory_bytes(self.max_memory):
+            raise ValueError("minMemory must not exceed maxMemory")
+        return self
+
+    @property
+    def min_cpu_millicores(self) -> int:
+        """minCpu in millicores."""
+        return quantities.cpu_millicores(self.min_cpu)
+
+    @property
+    def max_cpu_millicores(self) -> int:
+        """maxCpu in millicores."""
+        return quantities.cpu_millicores(self.max_cpu)
+
+    @property
+    def min_memory_bytes(self) -> int:
+        """minMemory in bytes."""
+        return quantities.memory_bytes(self.min_memory)
+
+    @property
+    def max_memory_bytes(self) -> int:
+        """maxMemory in bytes."""
+        return quantities.memory_bytes(self.max_memory)
+
+
+class VerticalGuardrails(_Model):
+    """Safety rules applied after estimation, in this order: hold on missing data, OOM bump,
+    deadband, scale-down cool-down, scale-down step limit, bounds."""
+
+    scale_down_max_ratio: float = Field(0.2, ge=0.0, le=1.0,
+                                        description="Largest fraction a request may drop in one step.")
+    scale_down_interval_seconds: int = Field(3600, ge=0,
+                                             description="Least time between two decreases of a request.")
+    min_change_ratio: float = Field(0.0, ge=0.0, le=1.0,
+                                    description="Changes smaller than this fraction are not made.")
+    oom_bump_ratio: float = Field(0.2, ge=0.0, le=10.0,
+                                  description="After an OOM, memory rises to at least peak × (1 + ratio).")
+    oom_min_bump: MemoryQuantity = Field("100Mi", description="… and to at least peak + this.")
+    stale_after_seconds: int = Field(1800, ge=60,
+                                     description="Without a sample this recent, nothing shrinks.")
+
+    @property
+    def oom_min_bump_bytes(self) -> int:
+        """oomMinBump in bytes."""
+        return quantities.memory_bytes(self.oom_min_bump)
+
+
+class Limits(_Model):
+    """How limits are set from requests."""
+
+    cpu: LimitPolicy = Field(LimitPolicy.KEEP, description="CPU limit policy.")
+    memory: LimitPolicy = Field(LimitPolicy.EQUAL_TO_REQUEST, description="Memory limit policy.")
+    cpu_limit_ratio: float = Field(2.0, ge=1.0, description="Limit/request for Proportional CPU limits.")
+    memory_limit_ratio: float = Field(1.0, ge=1.0,
+                                      description="Limit/request for Proportional memory limits.")
+
+
+class ContainerPolicy(_Model):
+    """Per-container overrides."""
+
+    name: str = Field(min_length=1, description="Container name.")
+    cpu: ResourceMode = Field(ResourceMode.VERTICAL, description="How CPU is tuned.")
+    memory: ResourceMode = Field(ResourceMode.VERTICAL, description="How memory is tuned.")
+    bounds: ResourceBounds | None = Field(None, description="Bounds for this container only.")
+
+
+class TargetRef(_Model):
+    """The workload a Tuner tunes."""
+
+    api_version: str = Field("apps/v1", description="API version of the workload.")
+    kind: str = Field("Deployment", min_length=1, description="Kind: Deployment, StatefulSet, …")
+    name: str = Field(min_length=1, description="Name of the workload in the Tuner's namespace.")
+
+
+class TunerSpec(_Model):
+    """The spec of a Tuner: which workload, how, and within which limits."""
+
+    target_ref: TargetRef
+    mode: UpdateMode = Field(UpdateMode.OFF, description="Off (dry run), Auto, or Emergency.")
+    recommender: str = Field("rikugame", min_length=1, description="Recommender name.")
+    containers: list[ContainerPolicy] = Field(default_factory=list,
+                                              description="Per-container overrides.")
+    bounds: ResourceBounds = Field(default_factory=ResourceBounds)
+    vertical: VerticalGuardrails = Field(default_factory=VerticalGuardrails)
+    limits: Limits = Field(default_factory=Limits)
+
+    def container_policy(self, name: str) -> ContainerPolicy:
+        """The overrides for container ``name`` (defaults when none are given)."""
+        for container in self.containers:
+            if container.name == name:
+                return container
+        return ContainerPolicy(name=name)
+
+    def bounds_for(self, name: str) -> ResourceBounds:
+        """Bounds of container ``name``."""
+        return self.container_policy(name).bounds or self.bounds

@@ -1,0 +1,69 @@
+"""``krr-simple``: Robusta KRR's ``simple`` strategy (pure).
+
+Restated from robusta-dev/krr robusta_krr/strategies/simple.py (peers-and-anchors.md §1.4): CPU request =
+P95 of usage over the last 14 days (no CPU limit); memory request = limit = max over 14 days × 1.15;
+minimums 10m and 100 MiB; at least 3 h of history. A hard window (no decay); percentiles from a fine
+1%-bucket histogram so they are within 1% of the exact value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rikugame.core.histograms import BucketLayout, FloatArray, IntArray
+from rikugame.core.recommenders.base import Coverage, Estimates, register
+from rikugame.core.samples import Resource, UsageSamples
+from rikugame.core.signals import WindowedHistogram, WindowedMax
+
+MIB = 2**20
+FINE_CPU_LAYOUT = BucketLayout(first_bucket=0.001, ratio=1.01, max_value=1000.0)
+
+
+@register("krr-simple")
+@dataclass
+class KRRSimpleRecommender:
+    """KRR simple: CPU P95 over 14 days, memory max × 1.15, floors 10m / 100Mi."""
+
+    rows: int
+    window_seconds: int = 14 * 86400
+    cpu_percentile: float = 0.95
+    memory_buffer_fraction: float = 0.15
+    min_cpu_cores: float = 0.010
+    min_memory_bytes: float = 100.0 * MIB
+    min_history_seconds: float = 3 * 3600.0
+    name: str = "krr-simple"
+    cpu: WindowedHistogram = field(init=False)
+    memory: WindowedMax = field(init=False)
+    coverage: Coverage = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cpu = WindowedHistogram(FINE_CPU_LAYOUT, self.rows, self.window_seconds, 86400)
+        self.memory = WindowedMax(self.rows, self.window_seconds, 3600)
+        self.coverage = Coverage(self.rows)
+
+    def observe(self, samples: UsageSamples) -> None:
+        """Ingest usage samples."""
+        self.coverage.observe(samples)
+        self.cpu.observe(*samples.measured(Resource.CPU))
+        self.memory.observe(*samples.measured(Resource.MEMORY))
+
+    def record_oom(self, rows: IntArray, timestamps: IntArray, memory_bytes: FloatArray) -> None:
+        """KRR ignores OOM kills by default (``--use-oomkill-data`` is off)."""
+
+    def estimate(self, now: int) -> Estimates:
+        """Targets per row."""
+        self.cpu.advance(now)
+        cpu = np.maximum(self.cpu.percentile(self.cpu_percentile), self.min_cpu_cores)
+        mem = np.maximum(self.memory.maximum(now) * (1 + self.memory_buffer_fraction), self.min_memory_bytes)
+        span = self.coverage.span_seconds()
+        return Estimates(
+            cpu_cores=cpu,
+            memory_bytes=mem,
+            sufficient=(self.coverage.count > 0) & (span >= self.min_history_seconds),
+            history_seconds=span,
+            cpu_explanation=f"P{self.cpu_percentile * 100:g} of CPU over {self.window_seconds // 86400}d",
+            memory_explanation=f"max memory over {self.window_seconds // 86400}d "
+                               f"+{self.memory_buffer_fraction:.0%}",
+        )

@@ -1,0 +1,99 @@
+"""``vpa``: the Kubernetes VPA recommender with its default settings (pure).
+
+Restated from kubernetes/autoscaler vertical-pod-autoscaler/pkg/recommender/logic/recommender.go and
+estimator.go (see ../shared/reference/peers-and-anchors.md §1.1):
+
+* CPU target = P90 of all usage samples (24 h half-life decaying histogram) × 1.15.
+* Memory target = P90 of per-24 h peaks (24 h half-life) × 1.15; an OOM adds a peak of
+  max(base × 1.2, base + 100 MiB).
+* Upper bound = P95 × 1.15 × (1 + 1/c), c = min(history days, samples / 1440): ×2 after one day.
+* Pod minimums 25 mCPU and 250 MiB (one container per pod here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rikugame.core.histograms import CPU_LAYOUT, MEMORY_LAYOUT, FloatArray, IntArray
+from rikugame.core.recommenders.base import Coverage, Estimates, register
+from rikugame.core.samples import Resource, UsageSamples
+from rikugame.core.signals import PeakHistogram, SampleHistogram
+
+MIB = 2**20
+DAY = 86400
+
+
+def confidence(span_seconds: FloatArray, samples: FloatArray, samples_per_day: float) -> FloatArray:
+    """VPA's confidence in days of history: min(span in days, samples / samples-per-day)."""
+    c: FloatArray = np.minimum(span_seconds / DAY, samples / samples_per_day)
+    return c
+
+
+def oom_bumped(base_bytes: FloatArray, ratio: float = 0.2, min_bytes: float = 100 * MIB) -> FloatArray:
+    """Memory after an OOM: max(base × (1 + ratio), base + min_bytes) (VPA and Tortoise default)."""
+    bumped: FloatArray = np.maximum(base_bytes * (1 + ratio), base_bytes + min_bytes)
+    return bumped
+
+
+@register("vpa")
+@dataclass
+class VPARecommender:
+    """VPA defaults: P90 CPU samples, P90 daily memory peaks, +15%, 24 h half-lives, 25m / 250Mi minimums."""
+
+    rows: int
+    cpu_percentile: float = 0.90
+    memory_percentile: float = 0.90
+    margin_fraction: float = 0.15
+    cpu_half_life_seconds: float = 86400.0
+    memory_half_life_seconds: float = 86400.0
+    memory_interval_seconds: int = 86400
+    min_cpu_cores: float = 0.025
+    min_memory_bytes: float = 250.0 * MIB
+    samples_per_day: float = 1440.0
+    min_history_seconds: float = 0.0
+    name: str = "vpa"
+    cpu: SampleHistogram = field(init=False)
+    memory: PeakHistogram = field(init=False)
+    coverage: Coverage = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cpu = SampleHistogram(CPU_LAYOUT, self.rows, self.cpu_half_life_seconds)
+        self.memory = PeakHistogram(MEMORY_LAYOUT, self.rows, self.memory_half_life_seconds,
+                                    self.memory_interval_seconds)
+        self.coverage = Coverage(self.rows)
+
+    def observe(self, samples: UsageSamples) -> None:
+        """Ingest usage samples."""
+        self.coverage.observe(samples)
+        self.cpu.observe(*samples.measured(Resource.CPU))
+        self.memory.observe(*samples.measured(Resource.MEMORY))
+
+    def record_oom(self, rows: IntArray, timestamps: IntArray, memory_bytes: FloatArray) -> None:
+        """An OOM adds a bumped synthetic memory peak."""
+        self.memory.add_synthetic_peak(rows, timestamps, oom_bumped(memory_bytes))
+
+    def estimate(self, now: int) -> Estimates:
+        """Targets (and upper bounds) per row."""
+        margin = 1 + self.margin_fraction
+        cpu = np.maximum(self.cpu.percentile(self.cpu_percentile) * margin, self.min_cpu_cores)
+        mem = np.maximum(self.memory.percentile(self.memory_percentile) * margin, self.min_memory_bytes)
+        span = self.coverage.span_seconds()
+        c = confidence(span, self.coverage.count.astype(np.float64), self.samples_per_day)
+        with np.errstate(divide="ignore"):
+            upper_factor = np.where(c > 0, 1 + 1 / np.maximum(c, 1e-12), np.inf)
+        cpu_upper = self.cpu.percentile(0.95) * margin * upper_factor
+        mem_upper = self.memory.percentile(0.95) * margin * upper_factor
+        return Estimates(
+            cpu_cores=cpu,
+            memory_bytes=mem,
+            sufficient=(self.coverage.count > 0) & (span >= self.min_history_seconds),
+            history_seconds=span,
+            cpu_explanation=f"P{self.cpu_percentile * 100:g} of CPU samples (24h half-life) "
+                            f"+{self.margin_fraction:.0%}",
+            memory_explanation=f"P{self.memory_percentile * 100:g} of daily memory peaks (24h half-life) "
+                               f"+{self.margin_fraction:.0%}",
+            cpu_upper_cores=cpu_upper,
+            memory_upper_bytes=mem_upper,
+        )

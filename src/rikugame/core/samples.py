@@ -1,0 +1,62 @@
+"""Columnar usage samples and the resources they measure (pure data)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+class Resource(enum.StrEnum):
+    """A container resource rikugame sizes."""
+
+    CPU = "cpu"
+    MEMORY = "memory"
+
+
+@dataclass(frozen=True)
+class UsageSamples:
+    """Usage samples of many rows (containers), sorted by row, then timestamp.
+
+    ``cpu_cores`` and ``memory_bytes`` may hold NaN where that resource was not measured.
+    """
+
+    rows: IntArray
+    timestamps: IntArray
+    cpu_cores: FloatArray
+    memory_bytes: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def values(self, resource: Resource) -> FloatArray:
+        """The value column of one resource."""
+        return self.cpu_cores if resource is Resource.CPU else self.memory_bytes
+
+    def measured(self, resource: Resource) -> tuple[IntArray, IntArray, FloatArray]:
+        """(rows, timestamps, values) of the samples where ``resource`` is not NaN."""
+        values = self.values(resource)
+        ok = ~np.isnan(values)
+        if ok.all():
+            return self.rows, self.timestamps, values
+        return self.rows[ok], self.timestamps[ok], values[ok]
+
+    @staticmethod
+    def of(rows: object, timestamps: object, cpu_cores: object, memory_bytes: object) -> UsageSamples:
+        """Build from any array-likes, converting dtypes."""
+        return UsageSamples(
+            rows=np.asarray(rows, dtype=np.int64),
+            timestamps=np.asarray(timestamps, dtype=np.int64),
+            cpu_cores=np.asarray(cpu_cores, dtype=np.float64),
+            memory_bytes=np.asarray(memory_bytes, dtype=np.float64),
+        )
+
+    @staticmethod
+    def empty() -> UsageSamples:
+        """No samples."""
+        return UsageSamples.of([], [], [], [])

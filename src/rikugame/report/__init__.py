@@ -1,0 +1,1 @@
+"""Reports: tables, JSON/YAML/CSV, HTML with plots."""

@@ -1,0 +1,1 @@
+"""The simulated cluster: replays usage traces through the decision core and scores the outcome."""
