@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from .kubeconfig import write_kubeconfig
+from .kubehttp import tls_context
 from .pki import CertificateAuthority, CertPair, write_key_pair
 from .process import ManagedProcess, free_port
 
@@ -95,10 +96,10 @@ def start_apiserver(
         work_dir / "admin.kubeconfig", server, pki.ca.cert_path, cert=(pki.admin.cert, pki.admin.key)
     )
 
+    tls = tls_context(pki.ca.cert_path, (pki.admin.cert, pki.admin.key))
+
     def ready() -> bool:
-        cert = (str(pki.admin.cert), str(pki.admin.key))
-        resp = httpx.get(f"{server}/readyz", verify=str(pki.ca.cert_path), cert=cert, timeout=5)
-        return resp.status_code == 200
+        return httpx.get(f"{server}/readyz", verify=tls, timeout=5).status_code == 200
 
     proc.wait_ready(ready, START_TIMEOUT_S)
     return proc, server, kubeconfig

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+
+def tls_context(ca: Path, cert: tuple[Path, Path] | None = None) -> ssl.SSLContext:
+    """Verify the server against `ca`; present the client certificate `cert` (crt, key) if given."""
+    ctx = ssl.create_default_context(cafile=str(ca))
+    if cert:
+        ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+    return ctx
 
 
 class KubeHttp:
@@ -17,8 +26,7 @@ class KubeHttp:
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.Client(
-            base_url=server, verify=str(ca), cert=(str(cert[0]), str(cert[1])) if cert else None,
-            headers=headers, timeout=30.0,
+            base_url=server, verify=tls_context(ca, cert), headers=headers, timeout=30.0
         )
 
     def close(self) -> None:
