@@ -1,8 +1,9 @@
 """In-place pod resize (`pods/resize`, GA in 1.35) on a kwok pod.
 
-The apiserver accepts the resize; kwok itself has no kubelet logic for it, so the harness adds a Stage
-(kubeharness/stages/pod-resize.yaml) that reports the new resources as applied and bumps
-status.observedGeneration, as a kubelet does when a resize completes.
+kwok has no kubelet logic for resize, and the apiserver only accepts a resize for a running pod whose
+status.containerStatuses[].resources is set. The harness's Stage (kubeharness/stages/pod-resize.yaml)
+sets it, and acknowledges each resize (resources, allocatedResources, observedGeneration) as a kubelet
+does when a resize completes.
 """
 
 from __future__ import annotations
@@ -45,11 +46,13 @@ async def test_in_place_resize_is_accepted_and_acknowledged(
     core = CoreV1Api(kube_api)
     await core.create_namespaced_pod(namespace, _pod("resizable"))
 
-    async def ready() -> Any:
+    async def resizable() -> Any:
         pod = await core.read_namespaced_pod("resizable", namespace)
-        return pod if pod_ready(pod) else None
+        statuses = pod.status.container_statuses or []
+        return pod if pod_ready(pod) and statuses and statuses[0].resources is not None else None
 
-    before = await eventually(ready, "Ready kwok pod", timeout=60)
+    before = await eventually(resizable, "Ready kwok pod reporting its resources", timeout=60)
+    assert before.status.container_statuses[0].resources.requests["cpu"] == "100m"
 
     resized = await core.patch_namespaced_pod_resize("resizable", namespace, _resize("150m", "300m"))
     assert resized.spec.containers[0].resources.requests["cpu"] == "150m"
