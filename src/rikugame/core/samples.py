@@ -60,3 +60,21 @@ class UsageSamples:
     def empty() -> UsageSamples:
         """No samples."""
         return UsageSamples.of([], [], [], [])
+
+
+@dataclass(frozen=True)
+class WindowSummary:
+    """Per-row usage statistics over one window, computed elsewhere (e.g. server-side by Prometheus).
+
+    A recommender whose estimate depends only on such statistics (``krr-simple``: a CPU percentile and
+    the memory maximum over a hard window) can take them instead of every sample and give the exact
+    value rather than a histogram read-out. NaN = not measured; ``first``/``last`` are -1 without samples.
+    """
+
+    cpu_percentile: float
+    """The percentile (0–1) that ``cpu_percentile_cores`` holds."""
+    cpu_percentile_cores: FloatArray
+    memory_max_bytes: FloatArray
+    sample_count: IntArray
+    first: IntArray
+    last: IntArray

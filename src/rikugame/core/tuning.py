@@ -17,7 +17,7 @@ from rikugame.core.decisions import ResourceDecisions, VerticalDecisions
 from rikugame.core.histograms import FloatArray, IntArray
 from rikugame.core.policy import TunerSpec
 from rikugame.core.recommenders.base import BoolArray, Recommender
-from rikugame.core.samples import UsageSamples
+from rikugame.core.samples import UsageSamples, WindowSummary
 
 
 def _ceil_int(values: FloatArray) -> IntArray:
@@ -57,6 +57,21 @@ class VerticalTuning:
             return
         self.recommender.observe(samples)
         np.maximum.at(self.last_sample, samples.rows, samples.timestamps)
+
+    def observe_summary(self, summary: WindowSummary) -> None:
+        """Ingest window statistics computed elsewhere (only recommenders with ``observe_summary`` take them).
+
+        Raises TypeError when the recommender needs every sample (use ``observe`` then).
+        """
+        take = getattr(self.recommender, "observe_summary", None)
+        if take is None:
+            raise TypeError(f"recommender {self.recommender.name!r} needs samples, not a window summary")
+        take(summary)
+        np.maximum(self.last_sample, summary.last, out=self.last_sample)
+
+    def accepts_summary(self) -> bool:
+        """Whether the recommender can take a :class:`WindowSummary` instead of every sample."""
+        return hasattr(self.recommender, "observe_summary")
 
     def record_oom(self, rows: IntArray, timestamps: IntArray, memory_bytes: FloatArray) -> None:
         """OOM kills: ``memory_bytes`` is max(limit, observed peak) at each kill."""

@@ -4,6 +4,10 @@ Restated from robusta-dev/krr robusta_krr/strategies/simple.py (peers-and-anchor
 P95 of usage over the last 14 days (no CPU limit); memory request = limit = max over 14 days × 1.15;
 minimums 10m and 100 MiB; at least 3 h of history. A hard window (no decay); percentiles from a fine
 1%-bucket histogram so they are within 1% of the exact value.
+
+``observe_summary`` takes the same statistics already computed over the window (the report asks
+Prometheus for the exact per-pod P95 and maximum, as KRR does); for the rows it covers the estimate is
+then exact (the summary's CPU percentile replaces the histogram's; memory takes the larger maximum).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import numpy as np
 
 from rikugame.core.histograms import BucketLayout, FloatArray, IntArray
 from rikugame.core.recommenders.base import Coverage, Estimates, register
-from rikugame.core.samples import Resource, UsageSamples
+from rikugame.core.samples import Resource, UsageSamples, WindowSummary
 from rikugame.core.signals import WindowedHistogram, WindowedMax
 
 MIB = 2**20
@@ -42,6 +46,25 @@ class KRRSimpleRecommender:
         self.cpu = WindowedHistogram(FINE_CPU_LAYOUT, self.rows, self.window_seconds, 86400)
         self.memory = WindowedMax(self.rows, self.window_seconds, 3600)
         self.coverage = Coverage(self.rows)
+        self.summary_cpu_cores = np.full(self.rows, np.nan, dtype=np.float64)
+        self.summary_memory_bytes = np.zeros(self.rows, dtype=np.float64)
+
+    def observe_summary(self, summary: WindowSummary) -> None:
+        """Ingest statistics computed elsewhere over the window ending at the next ``estimate``'s ``now``."""
+        if abs(summary.cpu_percentile - self.cpu_percentile) > 1e-12:
+            raise ValueError(f"summary holds P{summary.cpu_percentile * 100:g}, "
+                             f"krr-simple needs P{self.cpu_percentile * 100:g}")
+        has_cpu = ~np.isnan(summary.cpu_percentile_cores)
+        self.summary_cpu_cores[has_cpu] = np.fmax(self.summary_cpu_cores[has_cpu],
+                                                  summary.cpu_percentile_cores[has_cpu])
+        np.fmax(self.summary_memory_bytes, np.nan_to_num(summary.memory_max_bytes, nan=0.0),
+                out=self.summary_memory_bytes)
+        seen = (summary.sample_count > 0) & (summary.first >= 0)
+        cov = self.coverage
+        cov.first[seen] = np.where(cov.first[seen] >= 0, np.minimum(cov.first[seen], summary.first[seen]),
+                                   summary.first[seen])
+        cov.last[seen] = np.maximum(cov.last[seen], summary.last[seen])
+        cov.count[seen] += summary.sample_count[seen]
 
     def observe(self, samples: UsageSamples) -> None:
         """Ingest usage samples."""
@@ -55,8 +78,12 @@ class KRRSimpleRecommender:
     def estimate(self, now: int) -> Estimates:
         """Targets per row."""
         self.cpu.advance(now)
-        cpu = np.maximum(self.cpu.percentile(self.cpu_percentile), self.min_cpu_cores)
-        mem = np.maximum(self.memory.maximum(now) * (1 + self.memory_buffer_fraction), self.min_memory_bytes)
+        cpu_raw = self.cpu.percentile(self.cpu_percentile)
+        summarized = ~np.isnan(self.summary_cpu_cores)
+        cpu_raw = np.where(summarized, self.summary_cpu_cores, cpu_raw)
+        mem_raw = np.maximum(self.memory.maximum(now), self.summary_memory_bytes)
+        cpu = np.maximum(cpu_raw, self.min_cpu_cores)
+        mem = np.maximum(mem_raw * (1 + self.memory_buffer_fraction), self.min_memory_bytes)
         span = self.coverage.span_seconds()
         return Estimates(
             cpu_cores=cpu,
