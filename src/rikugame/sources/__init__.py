@@ -1,0 +1,1 @@
+"""Where history comes from: Prometheus (cAdvisor + kube-state-metrics), metrics-server, trace files."""

@@ -1,0 +1,207 @@
+"""An async Prometheus HTTP API client: POST queries, auth, TLS, bounded concurrency, retries.
+
+Only ``/api/v1/query`` and ``/api/v1/query_range`` are used, always with a POST form body (long pod
+selectors break GET URLs; robusta-dev/krr#60). 5xx answers, timeouts and connection failures are retried
+with exponential backoff; a 4xx answer (bad PromQL, refused auth) fails at once with Prometheus' own error
+text. Results are parsed into numpy arrays per series, so nothing keeps Python objects per sample.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from rikugame.errors import PrometheusError
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a query result: its labels and its samples (one sample for an instant vector)."""
+
+    labels: dict[str, str]
+    timestamps: IntArray
+    values: FloatArray
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    """How to reach Prometheus (or Thanos / Mimir / VictoriaMetrics, which speak the same API)."""
+
+    url: str
+    bearer_token: str | None = None
+    basic_auth: tuple[str, str] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    verify: bool | str = True
+    """False to skip TLS verification, or a CA bundle path."""
+    client_cert: str | tuple[str, str] | None = None
+    """A client certificate file, or (certificate, key) files, for mutual TLS."""
+    timeout_seconds: float = 120.0
+    concurrency: int = 4
+    retries: int = 4
+    backoff_seconds: float = 0.5
+
+
+@dataclass
+class QueryStats:
+    """What the client did, for the report's footer and the bench."""
+
+    queries: int = 0
+    retries: int = 0
+    samples: int = 0
+    response_bytes: int = 0
+
+
+def _ssl_context(settings: PrometheusSettings) -> ssl.SSLContext | bool:
+    if settings.verify is False:
+        if settings.client_cert is None:
+            return False
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    elif isinstance(settings.verify, str):
+        ctx = ssl.create_default_context(cafile=settings.verify)
+    else:
+        ctx = ssl.create_default_context()
+    if settings.client_cert is not None:
+        if isinstance(settings.client_cert, str):
+            ctx.load_cert_chain(settings.client_cert)
+        else:
+            ctx.load_cert_chain(*settings.client_cert)
+    return ctx
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+class PrometheusClient:
+    """Async client; use as ``async with PrometheusClient(settings) as prom: …``."""
+
+    def __init__(self, settings: PrometheusSettings, *, transport: httpx.AsyncBaseTransport | None = None):
+        self.settings = settings
+        self.stats = QueryStats()
+        headers = {"Accept": "application/json", **dict(settings.headers)}
+        if settings.bearer_token:
+            headers["Authorization"] = f"Bearer {settings.bearer_token}"
+        auth = httpx.BasicAuth(*settings.basic_auth) if settings.basic_auth else None
+        self._http = httpx.AsyncClient(
+            base_url=settings.url.rstrip("/"), headers=headers, auth=auth, verify=_ssl_context(settings),
+            timeout=httpx.Timeout(settings.timeout_seconds, connect=min(10.0, settings.timeout_seconds)),
+            transport=transport, follow_redirects=True)
+        self._limit = asyncio.Semaphore(max(1, settings.concurrency))
+
+    async def __aenter__(self) -> PrometheusClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def query(self, promql: str, time: float) -> list[Series]:
+        """An instant query evaluated at ``time`` (Unix seconds): one sample per series."""
+        data = await self._post("/api/v1/query", {"query": promql, "time": _seconds(time)})
+        return _parse(data, promql)
+
+    async def query_range(self, promql: str, start: float, end: float, step: float) -> list[Series]:
+        """A range query from ``start`` to ``end`` (inclusive) every ``step`` seconds."""
+        data = await self._post("/api/v1/query_range", {
+            "query": promql, "start": _seconds(start), "end": _seconds(end), "step": _seconds(step)})
+        return _parse(data, promql)
+
+    async def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
+        s = self.settings
+        async with self._limit:
+            attempt = 0
+            while True:
+                if attempt == 0:
+                    self.stats.queries += 1
+                try:
+                    response = await self._http.post(path, data=form)
+                except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    if attempt >= s.retries:
+                        raise PrometheusError(
+                            f"cannot reach Prometheus at {s.url}: {type(exc).__name__}: {exc or 'no answer'}"
+                        ) from exc
+                else:
+                    if response.status_code < 400:
+                        self.stats.response_bytes += len(response.content)
+                        return _decode(response, s.url)
+                    if response.status_code not in RETRYABLE_STATUS or attempt >= s.retries:
+                        raise PrometheusError(_describe_failure(response, form["query"], s.url))
+                attempt += 1
+                self.stats.retries += 1
+                await asyncio.sleep(s.backoff_seconds * 2 ** (attempt - 1))
+
+
+def _decode(response: httpx.Response, url: str) -> dict[str, Any]:
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise PrometheusError(
+            f"{url} did not answer with Prometheus JSON (is this a Prometheus URL?)") from exc
+    if not isinstance(body, dict) or body.get("status") != "success":
+        raise PrometheusError(f"Prometheus at {url} answered an error: {body}")
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise PrometheusError(f"Prometheus at {url} answered without data")
+    return data
+
+
+def _describe_failure(response: httpx.Response, promql: str, url: str) -> str:
+    detail = ""
+    try:
+        body = orjson.loads(response.content)
+        if isinstance(body, dict):
+            detail = f"{body.get('errorType', '')}: {body.get('error', '')}".strip(": ")
+    except orjson.JSONDecodeError:
+        detail = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+    what = {400: "rejected the query", 401: "refused the credentials", 403: "forbids this query",
+            404: "has no such API (is the URL the Prometheus root?)", 422: "could not run the query"}.get(
+        response.status_code, "failed")
+    short = " ".join(promql.split())
+    if len(short) > 160:
+        short = short[:157] + "..."
+    return f"Prometheus at {url} {what} (HTTP {response.status_code}{': ' + detail if detail else ''}); " \
+           f"query: {short}"
+
+
+def _parse(data: dict[str, Any], promql: str) -> list[Series]:
+    kind = data.get("resultType")
+    result = data.get("result", [])
+    out: list[Series] = []
+    if kind == "vector":
+        for item in result:
+            ts, value = item["value"]
+            out.append(Series(item["metric"], np.array([int(ts)], dtype=np.int64),
+                              np.array([float(value)], dtype=np.float64)))
+    elif kind == "matrix":
+        for item in result:
+            values = item["values"]
+            if not values:
+                continue
+            ts, vs = zip(*values, strict=True)
+            out.append(Series(item["metric"], np.array(ts, dtype=np.float64).astype(np.int64),
+                              np.array(vs, dtype=np.float64)))
+    elif kind == "scalar":
+        ts, value = result
+        out.append(Series({}, np.array([int(ts)], dtype=np.int64),
+                          np.array([float(value)], dtype=np.float64)))
+    else:
+        raise PrometheusError(f"unexpected result type {kind!r} for query {promql!r}")
+    return out

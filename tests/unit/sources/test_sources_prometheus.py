@@ -1,0 +1,186 @@
+"""Fast tests of the Prometheus client and query building (httpx.MockTransport; no server).
+
+These cover pure logic only; the integration claims live in tests/prom (a real Prometheus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from urllib.parse import parse_qs
+
+import httpx
+import numpy as np
+import pytest
+
+from rikugame.core.decisions import Reason
+from rikugame.errors import PrometheusError
+from rikugame.report import formats
+from rikugame.report.recommend_report import Report, ReportRow
+from rikugame.sources import kube_prometheus as kp
+from rikugame.sources.prometheus import PrometheusClient, PrometheusSettings, Series
+
+
+def vector(*items: tuple[dict[str, str], float]) -> dict[str, object]:
+    return {"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": m, "value": [1700000000, str(v)]} for m, v in items]}}
+
+
+def run(handler, coro_fn, **settings):  # type: ignore[no-untyped-def]
+    async def go():  # type: ignore[no-untyped-def]
+        s = PrometheusSettings("http://prom.example:9090/", backoff_seconds=0.0, **settings)
+        async with PrometheusClient(s, transport=httpx.MockTransport(handler)) as prom:
+            return await coro_fn(prom), prom.stats
+
+    return asyncio.run(go())
+
+
+def test_queries_are_posted_as_forms_with_auth_and_headers() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=vector(({"pod": "a"}, 0.25)))
+
+    result, stats = run(handler, lambda p: p.query('up{pod=~"a|b"}', 1700000000.5),
+                        bearer_token="tok", headers={"X-Scope-OrgID": "t1"})
+    assert result[0].labels == {"pod": "a"} and result[0].values[0] == 0.25
+    (req,) = seen
+    assert req.method == "POST" and req.url.path == "/api/v1/query"
+    form = parse_qs(req.content.decode())
+    assert form == {"query": ['up{pod=~"a|b"}'], "time": ["1700000000.5"]}
+    assert req.headers["authorization"] == "Bearer tok"
+    assert req.headers["x-scope-orgid"] == "t1"
+    assert stats.queries == 1
+
+
+def test_range_query_parses_matrix_into_arrays() -> None:
+    body = {"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"pod": "a"}, "values": [[100, "1"], [160, "2.5"]]},
+        {"metric": {"pod": "b"}, "values": []}]}}
+    result, _ = run(lambda r: httpx.Response(200, json=body), lambda p: p.query_range("x", 100, 160, 60))
+    assert len(result) == 1
+    np.testing.assert_array_equal(result[0].timestamps, [100, 160])
+    np.testing.assert_array_equal(result[0].values, [1.0, 2.5])
+
+
+def test_5xx_is_retried_then_succeeds() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(503, text="busy") if len(calls) < 3 else httpx.Response(200, json=vector())
+
+    _, stats = run(handler, lambda p: p.query("up", 1))
+    assert len(calls) == 3 and stats.retries == 2 and stats.queries == 1
+
+
+def test_4xx_fails_at_once_with_prometheus_error_text() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(400, json={"status": "error", "errorType": "bad_data",
+                                         "error": "parse error at char 5"})
+
+    with pytest.raises(PrometheusError, match=r"rejected the query \(HTTP 400: bad_data: parse error"):
+        run(handler, lambda p: p.query("sum(", 1))
+    assert len(calls) == 1
+
+
+def test_unreachable_after_retries() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with pytest.raises(PrometheusError, match=r"cannot reach Prometheus at http://prom\.example:9090/"):
+        run(handler, lambda p: p.query("up", 1), retries=2)
+
+
+def test_not_prometheus_json() -> None:
+    with pytest.raises(PrometheusError, match="did not answer with Prometheus JSON"):
+        run(lambda r: httpx.Response(200, text="<html>login</html>"), lambda p: p.query("up", 1))
+
+
+def test_durations_and_regex_escaping() -> None:
+    assert kp.parse_duration("14d") == 14 * 86400
+    assert kp.parse_duration("1h30m") == 5400
+    assert kp.duration(14 * 86400) == "14d" and kp.duration(90) == "90s" and kp.duration(5400) == "90m"
+    with pytest.raises(ValueError):
+        kp.parse_duration("fortnight")
+    assert kp.alternation(["b.x", "a"]) == "a|b\\\\.x"
+    assert kp.escape('a"b') == 'a\\"b'
+
+
+def _fleet(pods_per_ns: dict[str, int]) -> kp.Fleet:
+    results: dict[str, list[Series]] = {"pod_owner": [], "rs_owner": [], "requests": []}
+
+    def s(labels: dict[str, str], v: float = 1.0) -> Series:
+        return Series(labels, np.array([1], np.int64), np.array([v]))
+
+    for ns, n in pods_per_ns.items():
+        results["rs_owner"].append(s({"namespace": ns, "replicaset": "web-1", "owner_kind": "Deployment",
+                                      "owner_name": "web"}))
+        for i in range(n):
+            results["pod_owner"].append(s({"namespace": ns, "pod": f"web-1-{i}", "owner_kind": "ReplicaSet",
+                                           "owner_name": "web-1"}))
+            results["requests"].append(s({"namespace": ns, "pod": f"web-1-{i}", "container": "app",
+                                          "resource": "cpu"}, 0.25))
+    return kp.build_fleet(results, kp.Scope())
+
+
+def test_build_fleet_resolves_owners_and_requests() -> None:
+    fleet = _fleet({"a": 2, "b": 1})
+    assert [(k.namespace, k.kind, k.workload, k.container) for k in fleet.containers] == [
+        ("a", "Deployment", "web", "app"), ("b", "Deployment", "web", "app")]
+    np.testing.assert_array_equal(fleet.cpu_request_millicores, [250, 250])
+    np.testing.assert_array_equal(fleet.memory_request_bytes, [-1, -1])
+    assert fleet.row("", "a", "web-1-1", "app") == 0 and fleet.row("", "a", "other", "app") == -1
+
+
+def test_batches_group_small_namespaces_and_split_large_ones() -> None:
+    fleet = _fleet({"a": 3, "b": 3, "c": 7})
+    batches = kp.plan_batches(fleet, kp.Scope(), max_pods=6)
+    assert sum(b.pods for b in batches) == 13
+    assert all(b.pods <= 6 for b in batches)
+    assert any('namespace=~"a|b"' in m for b in batches for m in b.matchers)
+    assert sum('pod=~"' in m for b in batches for m in b.matchers) == 2  # c split in two
+
+
+def test_time_chunks_respect_point_limit() -> None:
+    chunks = kp.time_chunks(0, 14 * 86400, 60, series=10)
+    assert chunks[0][0] == 0 and chunks[-1][1] == 14 * 86400
+    assert all((hi - lo) // 60 + 1 <= kp.MAX_POINTS_PER_SERIES for lo, hi in chunks)
+    assert all(b[0] == a[1] + 60 for a, b in itertools.pairwise(chunks))
+
+
+def test_merge_samples_joins_cpu_and_memory_and_sorts_by_row_then_time() -> None:
+    fleet = _fleet({"a": 2})
+    cpu = [Series({"namespace": "a", "pod": f"web-1-{i}", "container": "app"}, np.array([120, 60]),
+                  np.array([0.1 + i, 0.2 + i])) for i in range(2)]
+    mem = [Series({"namespace": "a", "pod": "web-1-0", "container": "app"}, np.array([60, 180]),
+                  np.array([5.0, 6.0]))]
+    chunk = kp.merge_samples(fleet, kp.Scope(), cpu, mem)
+    assert list(chunk.rows) == [0] * 5
+    assert list(chunk.timestamps) == sorted(chunk.timestamps)
+    assert int(np.isnan(chunk.cpu_cores).sum()) == 1 and int((~np.isnan(chunk.memory_bytes)).sum()) == 2
+
+
+def test_formats_render_every_format() -> None:
+    row = ReportRow(cluster="", namespace="ns", kind="Deployment", workload="web", container="app", pods=2,
+                    cpu_request=500, cpu_request_recommended=120, cpu_limit=-1, cpu_limit_recommended=-1,
+                    memory_request=2**30, memory_request_recommended=300 * 2**20 + 1, memory_limit=2**30,
+                    memory_limit_recommended=300 * 2**20 + 1, sufficient=True, history_seconds=86400.0 * 14,
+                    severity="WARNING", monthly_saving=12.5, cpu_reasons=Reason.RECOMMENDED.describe(),
+                    memory_reasons=["RECOMMENDED"])
+    report = Report(rows=[row], recommender="krr-simple", end=1767225600, history_seconds=14 * 86400,
+                    step_seconds=60, cpu_explanation="P95", memory_explanation="max", cpu_price=0.03,
+                    memory_price=0.004)
+    doc = json.loads(formats.render(report, "json"))
+    assert doc["rows"][0]["memory_request_recommended"] == "301Mi"  # rounded up to a whole MiB
+    assert doc["rows"][0]["cpu_limit"] is None
+    assert "500m → 120m" in formats.render(report, "table", width=200)
+    assert formats.render(report, "csv").count("\n") == 2
+    assert "<table>" in formats.render(report, "html")
+    with pytest.raises(ValueError):
+        formats.render(report, "xml")
