@@ -1,11 +1,235 @@
-"""``rikugame recommend``: right-sizing report from Prometheus history (not built yet; see issue 6)."""
+"""``rikugame recommend``: a right-sizing report from Prometheus history (no cluster access needed).
+
+Workloads come from kube-state-metrics, usage from cAdvisor, both through Prometheus; the numbers come
+from the same decision core the operator runs. See docs/recommend.md.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rikugame.core.policy import TunerSpec
+from rikugame.errors import ConfigError, InputError, RikugameError
+from rikugame.report import formats
+from rikugame.report.recommend_report import (
+    DEFAULT_CPU_PRICE,
+    DEFAULT_MEMORY_PRICE,
+    Report,
+    ReportOptions,
+    build_report,
+)
+from rikugame.sources.kube_prometheus import Scope, parse_duration
+from rikugame.sources.prometheus import PrometheusSettings
+
+KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Rollout")
 
 
-def recommend() -> None:
-    """Right-sizing report from Prometheus history (not available yet)."""
-    typer.echo("rikugame recommend is not available yet", err=True)
-    raise typer.Exit(2)
+def parse_time(text: str) -> int:
+    """``now``, Unix seconds, or an ISO-8601 / RFC 3339 time → Unix seconds."""
+    if text == "now":
+        return int(time.time())
+    try:
+        return int(float(text))
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(f"--end: not a time: {text!r} (use now, Unix seconds or 2026-01-31T12:00:00Z)") \
+            from exc
+    if parsed.tzinfo is None:
+        raise InputError(f"--end: give a time zone (e.g. {text}Z)")
+    return int(parsed.timestamp())
+
+
+def parse_selector(text: str | None) -> tuple[tuple[str, str, str], ...]:
+    """``app=web,tier!=cache`` → ((app, =, web), (tier, !=, cache))."""
+    if not text:
+        return ()
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if "!=" in part:
+            k, v = part.split("!=", 1)
+            op = "!="
+        elif "=" in part:
+            k, v = part.split("==", 1) if "==" in part else part.split("=", 1)
+            op = "="
+        else:
+            raise InputError(f"--selector: only key=value and key!=value are supported, got {part!r}")
+        if not k.strip():
+            raise InputError(f"--selector: empty label name in {part!r}")
+        out.append((k.strip(), op, v.strip()))
+    return tuple(out)
+
+
+def parse_headers(values: list[str] | None) -> dict[str, str]:
+    """``Name: value`` strings → dict."""
+    headers: dict[str, str] = {}
+    for item in values or []:
+        if ":" not in item:
+            raise InputError(f"--header: expected 'Name: value', got {item!r}")
+        name, value = item.split(":", 1)
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def _duration(flag: str, text: str) -> int:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise InputError(f"{flag}: {exc}") from exc
+
+
+def _load_policy(path: Path | None) -> TunerSpec | None:
+    if path is None:
+        return None
+    try:
+        data = yaml.safe_load(path.read_text())
+        if isinstance(data, dict) and "spec" in data:
+            data = data["spec"]
+        return TunerSpec.model_validate(data)
+    except OSError as exc:
+        raise ConfigError(f"--policy: cannot read {path}: {exc.strerror}") from exc
+    except (yaml.YAMLError, ValueError) as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"--policy: {path} is not a valid Tuner spec: {first}") from exc
+
+
+def recommend(
+    prometheus: Annotated[str, typer.Option("--prometheus", "-p", envvar="RIKUGAME_PROMETHEUS_URL",
+                                            help="Prometheus (or Thanos/Mimir/VictoriaMetrics) base URL.")],
+    namespace: Annotated[list[str] | None, typer.Option(
+        "--namespace", "-n", help="Namespace to report on (repeatable). Default: all.")] = None,
+    selector: Annotated[str | None, typer.Option(
+        "--selector", "-l", help="Pod label selector (key=value,key!=value), read from kube_pod_labels.")]
+    = None,
+    history: Annotated[str, typer.Option("--history", help="How much history to use.")] = "14d",
+    step: Annotated[str, typer.Option("--step", help="Sample resolution (subquery step / range step).")]
+    = "1m",
+    rate_window: Annotated[str, typer.Option("--rate-window", help="CPU rate() window.")] = "5m",
+    recommender: Annotated[str, typer.Option("--recommender", "-r", help="Recommender name.")] = "krr-simple",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, yaml, csv or html.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")]
+    = None,
+    end: Annotated[str, typer.Option("--end", help="The report's 'now': now, Unix seconds or RFC 3339.")]
+    = "now",
+    cpu_price: Annotated[float, typer.Option("--cpu-price", help="USD per core-hour.")] = DEFAULT_CPU_PRICE,
+    memory_price: Annotated[float, typer.Option("--memory-price", help="USD per GiB-hour.")]
+    = DEFAULT_MEMORY_PRICE,
+    min_history: Annotated[str | None, typer.Option(
+        "--min-history", help="Least history for a recommendation (default: the recommender's own).")] = None,
+    policy: Annotated[Path | None, typer.Option(
+        "--policy", help="YAML Tuner spec: apply its guardrails and bounds (what the operator would do).")]
+    = None,
+    emit_patches: Annotated[Path | None, typer.Option(
+        "--emit-patches", help="Write kustomize strategic-merge patches into this directory.")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="Workload kinds (repeatable).")] = None,
+    cluster_label: Annotated[str | None, typer.Option(
+        "--cluster-label", help="Label that names the cluster in a multi-cluster Prometheus.")] = None,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="Only this cluster (with --cluster-label).")] = None,
+    token: Annotated[str | None, typer.Option("--token", envvar="RIKUGAME_PROMETHEUS_TOKEN",
+                                              help="Bearer token.")] = None,
+    token_file: Annotated[Path | None, typer.Option(
+        "--token-file", help="Read the bearer token from a file.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Basic auth as user:password.")] = None,
+    header: Annotated[list[str] | None, typer.Option("--header", "-H", help="Extra 'Name: value' header.")]
+    = None,
+    ca_file: Annotated[Path | None, typer.Option("--ca-file", help="CA bundle to verify Prometheus' TLS.")]
+    = None,
+    insecure: Annotated[bool, typer.Option("--insecure-skip-tls-verify", help="Do not verify TLS.")] = False,
+    client_cert: Annotated[Path | None, typer.Option("--client-cert", help="Client certificate (mTLS).")]
+    = None,
+    client_key: Annotated[Path | None, typer.Option("--client-key", help="Client key (mTLS).")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Queries in flight at once.")] = 4,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per query.")] = 120.0,
+    retries: Annotated[int, typer.Option("--retries", help="Retries on 5xx, timeouts, connection errors.")]
+    = 4,
+    max_pods_per_query: Annotated[int, typer.Option("--max-pods-per-query", help="Batch size.")] = 250,
+    kubeconfig: Annotated[Path | None, typer.Option(
+        "--kubeconfig", help="Not supported yet: workloads always come from kube-state-metrics.")] = None,
+) -> None:
+    """Right-sizing report from Prometheus history: current vs recommended requests/limits, severity,
+    estimated monthly saving and data sufficiency, per workload container."""
+    from rikugame.cli import fail
+
+    try:
+        if fmt not in formats.FORMATS:
+            raise InputError(f"--format: choose one of {', '.join(formats.FORMATS)}, not {fmt!r}")
+        if kubeconfig is not None:
+            raise InputError("--kubeconfig is not supported yet: rikugame recommend reads workloads from "
+                             "kube-state-metrics (drop the flag)")
+        if (cluster is None) != (cluster_label is None) and cluster is not None:
+            raise InputError("--cluster needs --cluster-label (the label that names the cluster)")
+        if token_file is not None:
+            try:
+                token = token_file.read_text().strip()
+            except OSError as exc:
+                raise InputError(f"--token-file: cannot read {token_file}: {exc.strerror}") from exc
+        basic = None
+        if user is not None:
+            if ":" not in user:
+                raise InputError("--user: expected user:password")
+            name, password = user.split(":", 1)
+            basic = (name, password)
+        cert: str | tuple[str, str] | None = None
+        if client_cert is not None:
+            cert = (str(client_cert), str(client_key)) if client_key is not None else str(client_cert)
+        settings = PrometheusSettings(
+            url=prometheus, bearer_token=token, basic_auth=basic, headers=parse_headers(header),
+            verify=False if insecure else (str(ca_file) if ca_file else True), client_cert=cert,
+            timeout_seconds=timeout, concurrency=concurrency, retries=max(0, retries))
+        for k in kind or []:
+            if k not in KINDS:
+                raise InputError(f"--kind: choose from {', '.join(KINDS)}, not {k!r}")
+        options = ReportOptions(
+            end=parse_time(end), history_seconds=_duration("--history", history),
+            step_seconds=_duration("--step", step),
+            rate_window_seconds=_duration("--rate-window", rate_window),
+            recommender=recommender, spec=_load_policy(policy),
+            min_history_seconds=_duration("--min-history", min_history) if min_history else None,
+            cpu_price=cpu_price, memory_price=memory_price, max_pods_per_query=max_pods_per_query,
+            kinds=frozenset(kind) if kind else None)
+        scope = Scope(namespaces=tuple(namespace or ()), pod_selector=parse_selector(selector),
+                      cluster_label=cluster_label, cluster=cluster)
+        report = _run_with_progress(settings, scope, options)
+        terminal = Console()
+        width = terminal.width if terminal.is_terminal and not output else 200
+        text = formats.render(report, fmt, width=width)
+        if output is not None:
+            output.write_text(text)
+            Console(stderr=True).print(f"wrote {output} ({len(report.rows)} containers)", highlight=False)
+        else:
+            sys.stdout.write(text)
+        if emit_patches is not None:
+            files = formats.emit_patches(report, emit_patches)
+            Console(stderr=True).print(f"wrote {len(files)} files to {emit_patches}", highlight=False)
+    except RikugameError as exc:
+        raise fail(str(exc)) from exc
+
+
+def _run_with_progress(settings: PrometheusSettings, scope: Scope, options: ReportOptions) -> Report:
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return asyncio.run(build_report(settings, scope, options))
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = int(bar.add_task(stage, total=max(total, 1)))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        return asyncio.run(build_report(settings, scope, options, progress))

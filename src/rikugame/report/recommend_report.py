@@ -1,0 +1,285 @@
+"""The right-sizing report: Prometheus history → the decision core → one row per workload container.
+
+The numbers come from the same :class:`~rikugame.core.tuning.VerticalTuning` the operator runs (same
+recommenders, same guardrails), so the report and the operator agree. Recommenders that only need
+window statistics (``krr-simple``) get them computed exactly by Prometheus
+(:func:`~rikugame.sources.kube_prometheus.fetch_summaries`); the others get every sample, streamed
+chunk by chunk into their histograms.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rikugame.core import recommenders
+from rikugame.core.decisions import Reason, VerticalDecisions
+from rikugame.core.policy import (
+    LimitPolicy,
+    ResourceBounds,
+    TargetRef,
+    TunerSpec,
+    VerticalGuardrails,
+)
+from rikugame.core.samples import UsageSamples, WindowSummary
+from rikugame.core.tuning import VerticalTuning
+from rikugame.errors import InputError
+from rikugame.sources import kube_prometheus as kp
+from rikugame.sources.prometheus import PrometheusClient, PrometheusSettings
+
+GIB = 2**30
+MIB = 2**20
+HOURS_PER_MONTH = 730.0
+DEFAULT_CPU_PRICE = 0.0316
+"""USD per core-hour: ≈ the vCPU share of a general-purpose on-demand cloud VM (an m5.large's $0.096/h
+split as 2 × $0.0316 per vCPU + 8 × $0.0042 per GiB)."""
+DEFAULT_MEMORY_PRICE = 0.0042
+"""USD per GiB-hour (same split)."""
+
+SEVERITIES = ("UNKNOWN", "GOOD", "OK", "WARNING", "CRITICAL")
+CPU_SEVERITY_CORES = (0.1, 0.25, 0.5)
+"""|change| thresholds for OK / WARNING / CRITICAL (KRR's defaults)."""
+MEMORY_SEVERITY_BYTES = (100 * MIB, 250 * MIB, 500 * MIB)
+
+
+def report_spec(recommender: str) -> TunerSpec:
+    """The policy of a plain report: the recommender's target, no step limits, near-unbounded bounds.
+
+    Pass a Tuner spec instead (``--policy``) to see exactly what the operator would do next."""
+    return TunerSpec(
+        target_ref=TargetRef(name="report"), recommender=recommender,
+        bounds=ResourceBounds(min_cpu="1m", max_cpu="100000", min_memory="1Mi", max_memory="1Pi"),
+        vertical=VerticalGuardrails(scale_down_max_ratio=1.0, scale_down_interval_seconds=0,
+                                    min_change_ratio=0.0, stale_after_seconds=3600))
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What to compute."""
+
+    end: int
+    """The report's "now" (Unix seconds): queries are evaluated here."""
+    history_seconds: int = 14 * 86400
+    step_seconds: int = 60
+    rate_window_seconds: int = 300
+    recommender: str = "krr-simple"
+    spec: TunerSpec | None = None
+    min_history_seconds: int | None = None
+    cpu_price: float = DEFAULT_CPU_PRICE
+    memory_price: float = DEFAULT_MEMORY_PRICE
+    max_pods_per_query: int = 250
+    kinds: frozenset[str] | None = None
+    use_summaries: bool = True
+    """Let recommenders that can take window statistics get them from Prometheus (exact and fast)."""
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One workload container."""
+
+    cluster: str
+    namespace: str
+    kind: str
+    workload: str
+    container: str
+    pods: int
+    cpu_request: int
+    """Millicores now (-1 = none); the same convention for every current/recommended value."""
+    cpu_request_recommended: int
+    cpu_limit: int
+    cpu_limit_recommended: int
+    memory_request: int
+    memory_request_recommended: int
+    memory_limit: int
+    memory_limit_recommended: int
+    sufficient: bool
+    history_seconds: float
+    severity: str
+    monthly_saving: float
+    cpu_reasons: list[str]
+    memory_reasons: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (for JSON/YAML/CSV)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass
+class Report:
+    """The whole report with what produced it."""
+
+    rows: list[ReportRow]
+    recommender: str
+    end: int
+    history_seconds: int
+    step_seconds: int
+    cpu_explanation: str
+    memory_explanation: str
+    cpu_price: float
+    memory_price: float
+    queries: int = 0
+    response_bytes: int = 0
+    elapsed_seconds: float = 0.0
+    path: str = ""
+    """``summary`` (window statistics computed by Prometheus) or ``samples`` (every sample streamed)."""
+
+    def total_saving(self) -> float:
+        """Monthly saving over all rows with a recommendation."""
+        return float(sum(r.monthly_saving for r in self.rows if r.sufficient))
+
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total)."""
+
+
+def _limit(policy: LimitPolicy, ratio: float, request: int, current_limit: int) -> int:
+    if policy is LimitPolicy.KEEP:
+        return current_limit
+    if policy is LimitPolicy.REMOVE:
+        return -1
+    if policy is LimitPolicy.EQUAL_TO_REQUEST:
+        return request
+    return int(np.ceil(request * ratio))
+
+
+def _severity(cpu_delta_millicores: int, memory_delta_bytes: int, has_current: bool) -> str:
+    if not has_current:
+        return "WARNING"
+    level = 1
+    for i, threshold in enumerate(CPU_SEVERITY_CORES):
+        if abs(cpu_delta_millicores) / 1000 >= threshold:
+            level = max(level, i + 2)
+    for i, threshold_bytes in enumerate(MEMORY_SEVERITY_BYTES):
+        if abs(memory_delta_bytes) >= threshold_bytes:
+            level = max(level, i + 2)
+    return SEVERITIES[level]
+
+
+def assemble(fleet: kp.Fleet, decisions: VerticalDecisions, sufficient: np.ndarray, spec: TunerSpec, *,
+             cpu_price: float, memory_price: float) -> list[ReportRow]:
+    """Rows from the fleet's current settings and the core's decisions (pure)."""
+    rows: list[ReportRow] = []
+    lim = spec.limits
+    for i, key in enumerate(fleet.containers):
+        ok = bool(sufficient[i])
+        cur_cpu = int(fleet.cpu_request_millicores[i])
+        cur_mem = int(fleet.memory_request_bytes[i])
+        rec_cpu = int(decisions.cpu.decided[i]) if ok else cur_cpu
+        rec_mem = int(decisions.memory.decided[i]) if ok else cur_mem
+        cur_cpu_lim = int(fleet.cpu_limit_millicores[i])
+        cur_mem_lim = int(fleet.memory_limit_bytes[i])
+        rec_cpu_lim = _limit(lim.cpu, lim.cpu_limit_ratio, rec_cpu, cur_cpu_lim) if ok else cur_cpu_lim
+        rec_mem_lim = _limit(lim.memory, lim.memory_limit_ratio, rec_mem, cur_mem_lim) if ok else cur_mem_lim
+        pods = int(fleet.replicas[i])
+        notes: list[str] = []
+        hpa = fleet.hpa_metrics.get((key.cluster, key.namespace, key.kind, key.workload), set())
+        if hpa:
+            notes.append("HPA on " + ", ".join(sorted(hpa)) + ": its target utilisation is relative to "
+                         "the request, so a new request changes scaling")
+        if ok and (cur_cpu < 0 or cur_mem < 0):
+            notes.append("no current request")
+        if not ok:
+            notes.append(f"too little history ({decisions.history_seconds[i] / 3600:.1f} h): "
+                         "no recommendation")
+        if np.any(fleet.oom_rows == i):
+            notes.append("OOM-killed in the window")
+        if pods == 0:
+            notes.append("no running pod at the end of the window")
+        saving = 0.0
+        severity = "UNKNOWN"
+        if ok:
+            d_cpu = max(cur_cpu, 0) - rec_cpu
+            d_mem = max(cur_mem, 0) - rec_mem
+            saving = max(pods, 1) * HOURS_PER_MONTH * (d_cpu / 1000 * cpu_price + d_mem / GIB * memory_price)
+            severity = _severity(d_cpu, d_mem, cur_cpu >= 0 and cur_mem >= 0)
+        rows.append(ReportRow(
+            cluster=key.cluster, namespace=key.namespace, kind=key.kind, workload=key.workload,
+            container=key.container, pods=pods, cpu_request=cur_cpu, cpu_request_recommended=rec_cpu,
+            cpu_limit=cur_cpu_lim, cpu_limit_recommended=rec_cpu_lim, memory_request=cur_mem,
+            memory_request_recommended=rec_mem, memory_limit=cur_mem_lim,
+            memory_limit_recommended=rec_mem_lim, sufficient=ok,
+            history_seconds=float(decisions.history_seconds[i]), severity=severity,
+            monthly_saving=round(saving, 2),
+            cpu_reasons=Reason(int(decisions.cpu.reasons[i])).describe(),
+            memory_reasons=Reason(int(decisions.memory.reasons[i])).describe(), notes=notes))
+    return rows
+
+
+async def build_report(settings: PrometheusSettings, scope: kp.Scope, options: ReportOptions,
+                       progress: Progress | None = None) -> Report:
+    """Query Prometheus and run the decision core: the whole report."""
+    started = time.perf_counter()
+    if options.recommender not in recommenders.names():
+        raise InputError(f"unknown recommender {options.recommender!r}; choose one of: "
+                         f"{', '.join(recommenders.names())}")
+    spec = options.spec.model_copy(update={"recommender": options.recommender}) if options.spec \
+        else report_spec(options.recommender)
+    rec_settings: dict[str, Any] = {}
+    probe = recommenders.create(options.recommender, 0)
+    if hasattr(probe, "window_seconds"):
+        rec_settings["window_seconds"] = options.history_seconds
+    if options.min_history_seconds is not None and hasattr(probe, "min_history_seconds"):
+        rec_settings["min_history_seconds"] = float(options.min_history_seconds)
+    report_progress = progress or (lambda stage, done, total: None)
+    end = options.end
+    start = end - options.history_seconds
+
+    async with PrometheusClient(settings) as prom:
+        report_progress("discovering workloads", 0, 1)
+        fleet = await kp.discover(prom, scope, end=end, history_seconds=options.history_seconds,
+                                  kinds=options.kinds)
+        report_progress("discovering workloads", 1, 1)
+        tuning = VerticalTuning(len(fleet), spec, recommender_settings=rec_settings)
+        tuning.set_current(fleet.cpu_request_millicores, fleet.memory_request_bytes)
+        batches = kp.plan_batches(fleet, scope, max_pods=options.max_pods_per_query)
+        queries = kp.UsageQueries(rate_window_seconds=options.rate_window_seconds,
+                                  resolution_seconds=options.step_seconds)
+        total_pods = sum(b.pods for b in batches)
+        done = [0]
+        path = "summary" if options.use_summaries and tuning.accepts_summary() else "samples"
+        if len(fleet) == 0:
+            pass
+        elif path == "summary":
+            percentile = float(getattr(tuning.recommender, "cpu_percentile", 0.95))
+
+            def batch_done(pods: int) -> None:
+                done[0] += pods
+                report_progress("querying usage", done[0], total_pods)
+
+            stats = await kp.fetch_summaries(prom, fleet, scope, queries, end=end,
+                                             history_seconds=options.history_seconds,
+                                             cpu_percentile=percentile, batches=batches, on_batch=batch_done)
+            tuning.observe_summary(WindowSummary(
+                cpu_percentile=percentile, cpu_percentile_cores=stats.cpu_percentile_cores,
+                memory_max_bytes=stats.memory_max_bytes, sample_count=stats.sample_count,
+                first=stats.first, last=stats.last))
+        else:
+            def consume(chunk: kp.SampleChunk) -> None:
+                tuning.observe(UsageSamples(chunk.rows, chunk.timestamps, chunk.cpu_cores,
+                                            chunk.memory_bytes))
+
+            def chunk_done(pods: int, chunks: int) -> None:
+                done[0] += pods
+                report_progress("querying usage", done[0], total_pods * chunks if chunks else 1)
+
+            await kp.stream_samples(prom, fleet, scope, queries, start=start, end=end,
+                                    step_seconds=options.step_seconds, batches=batches, consume=consume,
+                                    on_chunk=chunk_done)
+        if len(fleet.oom_rows):
+            tuning.record_oom(fleet.oom_rows, fleet.oom_timestamps, fleet.oom_limit_bytes)
+        decisions = tuning.decide(end)
+        stats_q = prom.stats
+    sufficient = (decisions.cpu.reasons & int(Reason.INSUFFICIENT_HISTORY)) == 0
+    rows = assemble(fleet, decisions, sufficient, spec, cpu_price=options.cpu_price,
+                    memory_price=options.memory_price)
+    return Report(rows=rows, recommender=options.recommender, end=end,
+                  history_seconds=options.history_seconds, step_seconds=options.step_seconds,
+                  cpu_explanation=decisions.cpu_explanation, memory_explanation=decisions.memory_explanation,
+                  cpu_price=options.cpu_price, memory_price=options.memory_price, queries=stats_q.queries,
+                  response_bytes=stats_q.response_bytes, elapsed_seconds=time.perf_counter() - started,
+                  path=path)
