@@ -1,0 +1,312 @@
+"""Synthetic Kubernetes metrics replayed from the Bitbrains trace, backfilled into a real Prometheus.
+
+Used by the ``prom`` test tier (a handful of pods) and by ``bench/bench_recommend.py`` (1,000
+Deployments × 2 pods). Usage comes from ``../shared/data/bitbrains_rnd/usage.parquet`` (Bitbrains
+GWA-T-12 "Rnd", TU Delft Grid Workloads Archive; cite Shen, van Beek, Iosup, CCGrid 2015 — see that
+folder's PROVENANCE.md). Nothing is copied into the repository: files are generated under a temporary or
+cache directory.
+
+Replay: the trace's 5-minute records are put on a 300 s grid; a record ending at ``T`` (a multiple of
+300) holds for the minute samples at ``T-270, T-210, …, T-30`` (cAdvisor-like, every 60 s, 30 s off the
+minute so no sample sits on a query boundary). ``container_cpu_usage_seconds_total`` grows by
+``cpu × 60`` per sample; ``container_memory_working_set_bytes`` is the record's memory. Missing records
+are gaps (no samples). kube-state-metrics-like series (pod owner, ReplicaSet owner, pod/container info,
+requests/limits, Running phase, OOM-kill reason) are written every ``ksm_interval`` seconds.
+
+Backfill: ``promtool tsdb create-blocks-from openmetrics`` re-reads its whole input for every 2-hour
+block, so the OpenMetrics text is written one file per 2-hour-aligned window and the files are
+backfilled by a few parallel promtool processes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bitbrains_rnd" / "usage.parquet"
+BLOCK_SECONDS = 7200
+STEP = 60
+RECORD = 300
+
+
+def data_path() -> Path:
+    """The shared Bitbrains trace (``RIKUGAME_BITBRAINS`` overrides)."""
+    return Path(os.environ.get("RIKUGAME_BITBRAINS", str(DATA)))
+
+
+@dataclass
+class VMTrace:
+    """One VM's usage on a 300 s grid from its first record (NaN = no record)."""
+
+    entity: str
+    start: int
+    cpu_cores: np.ndarray
+    memory_bytes: np.ndarray
+
+
+def load_vms(entities: Sequence[str] | None = None, path: Path | None = None) -> dict[str, VMTrace]:
+    """Read VMs from the trace onto a 300 s grid (rows with unknown CPU are dropped: gaps)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path or data_path(), columns=["timestamp", "entity", "cpu_cores", "memory_bytes"])
+    if entities is not None:
+        table = table.filter(pc.is_in(table["entity"], value_set=__import__("pyarrow").array(list(entities))))
+    ent = np.asarray(table["entity"].to_pylist(), dtype=object)
+    ts = table["timestamp"].to_numpy()
+    cpu = table["cpu_cores"].to_numpy(zero_copy_only=False).astype(np.float64)
+    mem = table["memory_bytes"].to_numpy().astype(np.float64)
+    out: dict[str, VMTrace] = {}
+    order = np.lexsort((ts, ent))
+    ent, ts, cpu, mem = ent[order], ts[order], cpu[order], mem[order]
+    bounds = np.flatnonzero(np.r_[True, ent[1:] != ent[:-1], True])
+    for a, b in itertools.pairwise(bounds):
+        t, c, m = ts[a:b], cpu[a:b], mem[a:b]
+        ok = ~np.isnan(c)
+        t, c, m = t[ok], c[ok], m[ok]
+        if len(t) == 0:
+            continue
+        start = int(t[0])
+        slot = (t - start) // RECORD
+        n = int(slot[-1]) + 1
+        grid_c = np.full(n, np.nan)
+        grid_m = np.full(n, np.nan)
+        grid_c[slot] = c  # the last record of a slot wins
+        grid_m[slot] = m
+        out[str(ent[a])] = VMTrace(str(ent[a]), start, grid_c, grid_m)
+    return out
+
+
+@dataclass
+class Pod:
+    """One pod with one container, its owner chain, settings, and per-minute usage."""
+
+    namespace: str
+    name: str
+    workload: str
+    kind: str = "Deployment"
+    container: str = "app"
+    cpu_request_cores: float | None = 0.5
+    memory_request_bytes: int | None = 1 << 30
+    cpu_limit_cores: float | None = None
+    memory_limit_bytes: int | None = 1 << 30
+    start: int = 0
+    """Time of minute 0 (a multiple of 300); minute k's sample is at start + 60 k + 30."""
+    cpu_cores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per-minute CPU (NaN = no sample)."""
+    memory_bytes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    counter_resets: tuple[int, ...] = ()
+    """Minutes at which the CPU counter restarts from zero (a container restart)."""
+    oom_minute: int | None = None
+    """From this minute on, the container's last termination reason is OOMKilled."""
+
+    @property
+    def replicaset(self) -> str:
+        return f"{self.workload}-5d8f7c9b6"
+
+    def sample_times(self) -> np.ndarray:
+        return self.start + STEP * np.arange(len(self.cpu_cores), dtype=np.int64) + 30
+
+    def cpu_counter(self) -> np.ndarray:
+        """Counter values per minute (NaN where no sample)."""
+        inc = np.nan_to_num(self.cpu_cores, nan=0.0) * STEP
+        counter = np.empty_like(inc)
+        prev = 0
+        for r in [*sorted(self.counter_resets), len(inc)]:
+            counter[prev:r] = np.cumsum(inc[prev:r])
+            prev = r
+        counter[np.isnan(self.cpu_cores)] = np.nan
+        return counter
+
+
+def replay(vm: VMTrace, *, first_record: int, minutes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-minute CPU and memory from ``minutes`` minutes of the VM starting at record ``first_record``."""
+    records = -(-minutes // 5)
+    idx = first_record + np.arange(records)
+    ok = idx < len(vm.cpu_cores)
+    c = np.full(records, np.nan)
+    m = np.full(records, np.nan)
+    c[ok] = vm.cpu_cores[idx[ok]]
+    m[ok] = vm.memory_bytes[idx[ok]]
+    return np.repeat(c, 5)[:minutes], np.repeat(m, 5)[:minutes]
+
+
+def _fmt(values: np.ndarray) -> list[str]:
+    return [repr(v) for v in values.tolist()]
+
+
+def _labels(**kv: str) -> str:
+    return "{" + ",".join(f'{k}="{v}"' for k, v in kv.items()) + "}"
+
+
+def openmetrics_window(pods: Sequence[Pod], lo: int, hi: int, *, ksm_interval: int = 60) -> str:
+    """OpenMetrics text of every sample with ``lo <= t < hi`` (series-major, time-ordered, ``# EOF``)."""
+    out: list[str] = []
+    for metric in ("cpu", "memory"):
+        for p in pods:
+            ts = p.sample_times()
+            sel = (ts >= lo) & (ts < hi)
+            if metric == "cpu":
+                vals = p.cpu_counter()[sel]
+                name = "container_cpu_usage_seconds_total"
+            else:
+                vals = p.memory_bytes[sel]
+                name = "container_memory_working_set_bytes"
+            t = ts[sel]
+            ok = ~np.isnan(vals)
+            if not ok.any():
+                continue
+            prefix = name + _labels(namespace=p.namespace, pod=p.name, container=p.container,
+                                    image="registry.example/app:1") + " "
+            out.extend(f"{prefix}{v} {s}" for v, s in zip(_fmt(vals[ok]), t[ok].tolist(), strict=True))
+    # kube-state-metrics: while the pod lives, every ksm_interval seconds.
+    k_lo = -(-lo // ksm_interval) * ksm_interval
+    ksm_series: list[tuple[str, Pod, str]] = []
+    for p in pods:
+        ksm_series.append(("kube_pod_owner" + _labels(
+            namespace=p.namespace, pod=p.name, owner_kind="ReplicaSet" if p.kind == "Deployment" else p.kind,
+            owner_name=p.replicaset if p.kind == "Deployment" else p.workload, owner_is_controller="true"),
+            p, "1"))
+        ksm_series.append(("kube_pod_info" + _labels(namespace=p.namespace, pod=p.name, node="node-1"),
+                           p, "1"))
+        ksm_series.append(("kube_pod_container_info" + _labels(namespace=p.namespace, pod=p.name,
+                                                               container=p.container), p, "1"))
+        ksm_series.append(("kube_pod_status_phase" + _labels(namespace=p.namespace, pod=p.name,
+                                                             phase="Running"), p, "1"))
+        for what, value, unit, resource in (
+                ("requests", p.cpu_request_cores, "core", "cpu"),
+                ("requests", p.memory_request_bytes, "byte", "memory"),
+                ("limits", p.cpu_limit_cores, "core", "cpu"),
+                ("limits", p.memory_limit_bytes, "byte", "memory")):
+            if value is not None:
+                ksm_series.append((f"kube_pod_container_resource_{what}" + _labels(
+                    namespace=p.namespace, pod=p.name, container=p.container, node="node-1",
+                    resource=resource, unit=unit), p, repr(float(value))))
+    rs_done: set[tuple[str, str]] = set()
+    for p in pods:
+        if p.kind == "Deployment" and (p.namespace, p.replicaset) not in rs_done:
+            rs_done.add((p.namespace, p.replicaset))
+            ksm_series.append(("kube_replicaset_owner" + _labels(
+                namespace=p.namespace, replicaset=p.replicaset, owner_kind="Deployment",
+                owner_name=p.workload, owner_is_controller="true"), p, "1"))
+    for series, p, value in ksm_series:
+        life_lo, life_hi = p.start, p.start + STEP * len(p.cpu_cores)
+        first = max(k_lo, -(-life_lo // ksm_interval) * ksm_interval)
+        times = np.arange(first, min(hi, life_hi), ksm_interval)
+        out.extend(f"{series} {value} {t}" for t in times.tolist())
+    for p in pods:
+        if p.oom_minute is not None:
+            life_hi = p.start + STEP * len(p.cpu_cores)
+            t0 = p.start + STEP * p.oom_minute
+            times = np.arange(max(-(-max(lo, t0) // ksm_interval) * ksm_interval, 0), min(hi, life_hi),
+                              ksm_interval)
+            name = "kube_pod_container_status_last_terminated_reason" + _labels(
+                namespace=p.namespace, pod=p.name, container=p.container, reason="OOMKilled")
+            out.extend(f"{name} 1 {t}" for t in times.tolist())
+    out.append("# EOF")
+    return "\n".join(out) + "\n"
+
+
+def windows(start: int, end: int) -> Iterator[tuple[int, int]]:
+    """2-hour-aligned windows covering [start, end)."""
+    lo = start // BLOCK_SECONDS * BLOCK_SECONDS
+    while lo < end:
+        yield lo, lo + BLOCK_SECONDS
+        lo += BLOCK_SECONDS
+
+
+def backfill(pods: Sequence[Pod], tsdb_dir: Path, *, start: int, end: int, ksm_interval: int = 60,
+             workers: int = 2, promtool: str = "promtool") -> int:
+    """Write the pods' series into a Prometheus data directory; returns the number of files backfilled."""
+    tsdb_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="rikugame-om-"))
+    try:
+        def one(window: tuple[int, int]) -> None:
+            lo, hi = window
+            text = openmetrics_window(pods, lo, hi, ksm_interval=ksm_interval)
+            path = scratch / f"{lo}.om"
+            path.write_text(text)
+            proc = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(path),
+                                   str(tsdb_dir)], capture_output=True, text=True, check=False)
+            path.unlink()
+            if proc.returncode != 0:
+                raise RuntimeError(f"promtool failed on {lo}: {proc.stderr.strip()[-500:]}")
+
+        wins = list(windows(start, end))
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(one, wins))
+        return len(wins)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- KRR reference (from the data)
+
+
+def prometheus_rate(ts: np.ndarray, values: np.ndarray, eval_times: np.ndarray,
+                    range_seconds: int) -> np.ndarray:
+    """Prometheus 2.x ``rate(x[range])`` at each eval time (range closed at both ends, counter resets,
+    extrapolation as in promql/functions.go extrapolatedRate). NaN where fewer than two samples."""
+    ok = ~np.isnan(values)
+    ts, values = ts[ok].astype(np.float64), values[ok]
+    out = np.full(len(eval_times), np.nan)
+    if len(ts) < 2:
+        return out
+    corr = np.zeros(len(values))
+    drop = values[1:] < values[:-1]
+    corr[1:][drop] = values[:-1][drop]
+    cum = np.cumsum(corr)
+    lo = np.searchsorted(ts, eval_times - range_seconds, side="left")
+    hi = np.searchsorted(ts, eval_times, side="right") - 1
+    n = hi - lo + 1
+    good = n >= 2
+    lo, hi, t_end = lo[good], hi[good], eval_times[good].astype(np.float64)
+    first, last = values[lo], values[hi]
+    result = last - first + (cum[hi] - cum[lo])
+    d_start = ts[lo] - (t_end - range_seconds)
+    d_end = t_end - ts[hi]
+    sampled = ts[hi] - ts[lo]
+    avg = sampled / (n[good] - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_zero = np.where(result > 0, sampled * (first / result), np.inf)
+    d_start = np.where((result > 0) & (first >= 0) & (d_zero < d_start), d_zero, d_start)
+    threshold = avg * 1.1
+    interval = sampled + np.where(d_start < threshold, d_start, avg / 2) + np.where(d_end < threshold, d_end,
+                                                                                    avg / 2)
+    out[good] = result * (interval / sampled) / range_seconds
+    return out
+
+
+def krr_reference(pods: Sequence[Pod], *, end: int, history_seconds: int, step: int = 60,
+                  rate_window: int = 300, percentile: float = 0.95) -> dict[tuple[str, str], tuple[int, int]]:
+    """KRR ``simple`` computed directly from the data: per workload, CPU = max over pods of the P95 of
+    the pod's ``rate`` (evaluated every ``step`` over the history), memory = max working set × 1.15;
+    ceil to 1m / 1Mi; floors 10m / 100Mi. Returns {(namespace, workload): (millicores, bytes)}."""
+    mib = 2**20
+    evals = np.arange(-(-(end - history_seconds) // step) * step, end + 1, step)
+    per: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for p in pods:
+        ts = p.sample_times()
+        rate = prometheus_rate(ts, p.cpu_counter(), evals, rate_window)
+        rate = rate[~np.isnan(rate)]
+        p95 = float(np.quantile(rate, percentile)) if len(rate) else np.nan
+        in_window = (ts >= end - history_seconds) & (ts <= end) & ~np.isnan(p.memory_bytes)
+        mem = float(p.memory_bytes[in_window].max()) if in_window.any() else np.nan
+        per.setdefault((p.namespace, p.workload), []).append((p95, mem))
+    out = {}
+    for key, vals in per.items():
+        cpu = np.nanmax([v[0] for v in vals])
+        mem = np.nanmax([v[1] for v in vals])
+        cpu_m = max(int(np.ceil(round(cpu * 1000, 6))), 10)
+        mem_b = max(int(np.ceil(mem * 1.15 / mib)) * mib, 100 * mib)
+        out[key] = (cpu_m, mem_b)
+    return out
