@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import shutil
 import tempfile
@@ -47,6 +48,8 @@ class Cluster:
         self.kubeconfig = self.work_dir / "admin.kubeconfig"
         self._kube: KubeHttp | None = None
         self._etcd_data: Path | None = None
+        self._stopped = False
+        atexit.register(self.stop, keep_logs=True)
 
     @property
     def ca(self) -> Path:
@@ -110,6 +113,9 @@ class Cluster:
 
     def stop(self, keep_logs: bool = False) -> None:
         """Stop components in reverse start order; remove the work dir unless logs should be kept."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self._kube is not None:
             self._kube.close()
         for proc in reversed(self.processes):

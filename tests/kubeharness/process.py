@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -21,13 +22,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def tail(path: Path, lines: int = 40) -> str:
-    """The last `lines` lines of a log file, or a note that it is missing."""
+def tail(path: Path, lines: int = 40, width: int = 400) -> str:
+    """The last `lines` lines of a log file (each cut to `width` characters), or a note that it is missing."""
     try:
         text = path.read_text(errors="replace")
     except FileNotFoundError:
         return f"(no log at {path})"
-    return "\n".join(text.splitlines()[-lines:])
+    return "\n".join(line[:width] for line in text.splitlines()[-lines:])
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when pytest dies, so no control plane outlives it (Linux)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class ManagedProcess:
@@ -40,7 +47,7 @@ class ManagedProcess:
         self._log = self.log_path.open("ab")
         self._proc = subprocess.Popen(
             self.argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent,
         )
 
     @property
@@ -55,6 +62,7 @@ class ManagedProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.running():
+                self.stop()
                 raise HarnessError(
                     f"{self.name} exited with {self._proc.returncode} while starting; log tail:\n"
                     f"{tail(self.log_path)}"
@@ -63,6 +71,7 @@ class ManagedProcess:
                 if probe():
                     return
             time.sleep(interval)
+        self.stop()  # never leave a half-started process behind
         raise HarnessError(f"{self.name} not ready after {timeout:.0f} s; log tail:\n{tail(self.log_path)}")
 
     def stop(self, grace: float = 10.0) -> None:
