@@ -1,0 +1,114 @@
+"""Horizontal recommenders: pure functions from history + current HPA settings to proposed HPA settings.
+
+A recommender is registered under a name with ``@register("name")`` and receives a ``HorizontalContext``;
+``decide_horizontal`` (``deciding``) applies the policy's guardrails to what it proposes. New recommenders
+need no change elsewhere.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rikugame.core.horizontal.history import HorizontalHistory
+from rikugame.core.horizontal.hpa import Behavior, HPASettings
+from rikugame.core.horizontal.policy import HorizontalPolicy
+
+
+class HorizontalReason(enum.IntFlag):
+    """Why the HPA settings have the values they have (bit mask)."""
+
+    RECOMMENDED = enum.auto()
+    """The recommender's proposal was applied as is."""
+    GATHERING_DATA = enum.auto()
+    """Too little history: the current settings are kept."""
+    TARGET_INTERVAL = enum.auto()
+    """The target changed too recently to be changed again."""
+    TARGET_KEPT_LOW_USAGE = enum.auto()
+    """Usage is below the target (minReplicas or unbalanced size): the target is kept."""
+    TARGET_BOUND = enum.auto()
+    """The target was clipped to the policy's range."""
+    TARGET_STEP_LIMIT = enum.auto()
+    """The target rise was cut to the largest step allowed."""
+    MIN_REPLICAS_BOUND = enum.auto()
+    """minReplicas was clipped to the policy's range."""
+    MAX_REPLICAS_BOUND = enum.auto()
+    """maxReplicas was clipped to the policy's range."""
+    CO_TUNED = enum.auto()
+    """The container request changed: the target moved so the replica count at this load is kept."""
+    AT_MAX_REPLICAS = enum.auto()
+    """The workload runs at the hard maximum: the target is not re-evaluated."""
+
+    def describe(self) -> list[str]:
+        """Names of the set flags, in declaration order."""
+        return [member.name or "" for member in HorizontalReason if member in self]
+
+
+@dataclass(frozen=True)
+class HorizontalContext:
+    """What a recommender may read."""
+
+    history: HorizontalHistory
+    current: HPASettings
+    policy: HorizontalPolicy
+    now: int
+    replicas: int
+    """spec.replicas of the workload now."""
+    request_millicores: int
+    """CPU request of the scaled container now."""
+
+
+@dataclass(frozen=True)
+class HorizontalProposal:
+    """A recommender's proposal, before guardrails."""
+
+    target_utilization_percent: int
+    min_replicas: int
+    max_replicas: int
+    behavior: Behavior
+    explanation: str
+    reasons: HorizontalReason = HorizontalReason.RECOMMENDED
+
+
+HorizontalRecommender = Callable[[HorizontalContext], HorizontalProposal]
+_REGISTRY: dict[str, HorizontalRecommender] = {}
+
+
+def register(name: str) -> Callable[[HorizontalRecommender], HorizontalRecommender]:
+    """Decorator: make a horizontal recommender available under ``name``."""
+
+    def decorate(recommender: HorizontalRecommender) -> HorizontalRecommender:
+        if name in _REGISTRY:
+            raise ValueError(f"horizontal recommender {name!r} registered twice")
+        _REGISTRY[name] = recommender
+        return recommender
+
+    return decorate
+
+
+def names() -> list[str]:
+    """Registered horizontal recommender names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> HorizontalRecommender:
+    """The recommender ``name``; KeyError lists the valid names."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        valid = ", ".join(names())
+        raise KeyError(f"unknown horizontal recommender {name!r}; choose one of: {valid}") from None
+
+
+def policy_behavior(policy: HorizontalPolicy, default: Behavior) -> Behavior:
+    """The policy's behaviour when it sets one, else ``default``."""
+    return policy.behavior.to_behavior() if policy.behavior is not None else default
+
+
+@register("static")
+def static(ctx: HorizontalContext) -> HorizontalProposal:
+    """Fixed target, minReplicas and maxReplicas from the policy (what most clusters run)."""
+    p = ctx.policy
+    return HorizontalProposal(p.target_utilization_percent, p.min_replicas, p.max_replicas,
+                              policy_behavior(p, Behavior()), "fixed by the policy")

@@ -1,0 +1,111 @@
+"""The ``--traffic`` scenario: horizontal policies on a request-rate trace, and their scores.
+
+Each policy runs through the decision core exactly as the operator would (``HorizontalTuning`` around
+``decide_horizontal``); this module only adapts it to the simulated cluster of ``service`` and scores the
+per-minute results (days after the warm-up, covered minutes only):
+
+* replica-hours: Σ replicas (all pods, ready or not) × 1 min / 60;
+* overload minutes: minute-mean CPU usage per ready pod > 1.0 × request; severe: > 1.5 × request;
+* scaling events per day: HPA rescales (replica count changes) per scored day;
+* peak replicas; mean utilisation = Σ usage / Σ requested CPU of all pods.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from rikugame.core.horizontal import HorizontalPolicy, HorizontalTuning, HPASettings
+from rikugame.sim.service import Run, ServiceModel, TrafficTrace
+
+
+class CoreDriver:
+    """A horizontal policy of the decision core, driven minute by minute by the simulated cluster."""
+
+    def __init__(self, name: str, policy: HorizontalPolicy, model: ServiceModel) -> None:
+        self.name = name
+        self.policy = policy
+        self.request_millicores = round(model.request_cores * 1000)
+        self.tuning = HorizontalTuning.start(policy)
+        self._peak = 0
+
+    def initial(self, now: int) -> HPASettings:
+        return self.tuning.current
+
+    def observe_minute(self, now: int, replicas: int, ready_pods: int, usage_per_pod_millicores: float,
+                       demand_cores: float) -> None:
+        self.tuning.observe(now, replicas, ready_pods, usage_per_pod_millicores / 1000.0)
+
+    def decide(self, now: int, replicas: int) -> HPASettings | None:
+        decision = self.tuning.decide(now, replicas=replicas, request_millicores=self.request_millicores)
+        self.tuning.apply(decision)
+        return decision.settings if decision.changed() else None
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Scores of one policy at one load scale."""
+
+    policy: str
+    load_scale: float
+    replica_hours: float
+    overload_minutes: int
+    severe_minutes: int
+    scaling_events_per_day: float
+    peak_replicas: int
+    mean_utilization: float
+    settings_changes: int
+    scored_minutes: int
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        return {
+            "replica_hours": round(self.replica_hours, 1),
+            "overload_minutes": self.overload_minutes,
+            "severe_minutes": self.severe_minutes,
+            "scaling_events_per_day": round(self.scaling_events_per_day, 2),
+            "peak_replicas": self.peak_replicas,
+            "mean_utilization": round(self.mean_utilization, 4),
+            "hpa_settings_changes": self.settings_changes,
+            "scored_minutes": self.scored_minutes,
+        }
+
+
+def score(run: Run) -> Scores:
+    """Scores of a run over its scored minutes."""
+    s = run.scored
+    m = run.model
+    minutes = int(s.sum())
+    usage = run.usage_per_pod_cores[s]
+    used = (run.demand_cores[s] + m.base_cores_per_pod * run.ready_pods[s]).sum()
+    requested = (run.replicas[s] * m.request_cores).sum()
+    days = minutes / 1440
+    return Scores(
+        policy=run.policy, load_scale=m.load_scale,
+        replica_hours=float(run.replicas[s].sum() / 60),
+        overload_minutes=int((usage > m.overload_ratio * m.request_cores).sum()),
+        severe_minutes=int((usage > m.severe_ratio * m.request_cores).sum()),
+        scaling_events_per_day=float(run.scaling_events[s].sum() / days) if days else 0.0,
+        peak_replicas=math.ceil(run.peak_replicas[s].max()) if minutes else 0,
+        mean_utilization=float(used / requested) if requested else 0.0,
+        settings_changes=sum(1 for t, _ in run.settings_changes[1:]
+                             if t >= int(run.timestamps[0]) + m.warmup_seconds),
+        scored_minutes=minutes,
+    )
+
+
+def oracle_scores(trace: TrafficTrace, model: ServiceModel) -> Scores:
+    """A lower bound: an autoscaler that knows the next minute's load, starts pods a minute ahead and
+    removes them at once, never overloads (replicas = max of this and next minute's need)."""
+    demand, covered = trace.demand_cores(model)
+    need = np.maximum(np.ceil(demand / (model.overload_ratio * model.request_cores - model.base_cores_per_pod)
+                              - 1e-9), 1)
+    replicas = np.maximum(need, np.append(need[1:], need[-1]))
+    s = covered & (trace.timestamps - trace.timestamps[0] >= model.warmup_seconds)
+    used = (demand[s] + model.base_cores_per_pod * need[s]).sum()
+    changes = np.count_nonzero(np.diff(replicas)[s[1:]])
+    days = s.sum() / 1440
+    return Scores("oracle", model.load_scale, float(replicas[s].sum() / 60), 0, 0,
+                  float(changes / days) if days else 0.0, int(replicas[s].max()),
+                  float(used / (replicas[s].sum() * model.request_cores)), 0, int(s.sum()))
