@@ -1,0 +1,79 @@
+"""The --traffic scenario on the NASA-HTTP 1995 trace (../shared/data/nasa_http_1995, PROVENANCE.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from rikugame.sim import traffic_command
+from rikugame.sim.service import ServiceModel, simulate
+from rikugame.sim.traffic import CoreDriver, score
+
+REPO = Path(__file__).resolve().parents[3]
+DATA = Path(os.environ.get("RIKUGAME_DATA", REPO.parent / "shared" / "data"))
+NASA = DATA / "nasa_http_1995" / "requests_1min.parquet"
+
+pytestmark = pytest.mark.skipif(not NASA.exists(),
+                                reason=f"NASA trace not found at {NASA} (set RIKUGAME_DATA)")
+
+
+@pytest.fixture(scope="module")
+def nasa_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 9 days (7 warm-up + 2 scored)."""
+    table = pq.read_table(NASA).slice(0, 9 * 1440)
+    path = tmp_path_factory.mktemp("traffic") / "nasa9d.parquet"
+    pq.write_table(table, path)
+    return path
+
+
+def test_cli_runs_every_policy_and_exports(nasa_slice: Path, tmp_path: Path) -> None:
+    from rikugame.cli import app
+
+    export = tmp_path / "hpa.parquet"
+    report = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["backtest", "--traffic", str(nasa_slice), "--load-scale", "1000",
+                                      "--format", "json", "--export-hpa", str(export),
+                                      "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    policies = doc["policies"]
+    assert set(traffic_command.POLICIES) <= set(policies)
+    for name, row in policies.items():
+        assert row["replica_hours"] > 0, name
+        for key in ("overload_minutes", "severe_minutes", "scaling_events_per_day"):
+            assert row[key] >= 0, (name, key)
+    # A lower target costs more: static-50 uses more replica-hours than static-80 and overloads less.
+    assert policies["static-50"]["replica_hours"] > policies["static-80"]["replica_hours"]
+    assert policies["static-50"]["overload_minutes"] <= policies["static-80"]["overload_minutes"]
+    assert policies["oracle"]["overload_minutes"] == 0
+    table = pq.read_table(export)
+    assert table.column_names[:5] == ["policy", "timestamp", "target_utilization_percent", "min_replicas",
+                                      "max_replicas"]
+    rows = table.to_pylist()
+    assert {r["policy"] for r in rows} == set(traffic_command.POLICIES)
+    # rikugame did move minReplicas.
+    assert any(r["policy"] == "rikugame" and r["min_replicas"] != 2 for r in rows)
+    html = report.read_text()
+    assert "<svg" in html and "rikugame" in html
+
+
+def test_cli_rejects_bad_input(tmp_path: Path) -> None:
+    from rikugame.cli import app
+
+    result = CliRunner().invoke(app, ["backtest", "--traffic", str(tmp_path / "nope.parquet")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def test_static_65_reproduces_the_reference() -> None:
+    """Issue 5's yardstick: static 65 %, min 3 at ×1000 = 18,756 replica-hours, 842 overload minutes."""
+    trace = traffic_command.read_traffic(NASA)
+    model = ServiceModel(load_scale=1000.0, decide_interval_seconds=3600)
+    s = score(simulate(trace, CoreDriver("static-65", traffic_command.POLICIES["static-65"], model), model))
+    assert abs(s.replica_hours - 18_756) <= 0.05 * 18_756
+    assert abs(s.overload_minutes - 842) <= 0.05 * 842
