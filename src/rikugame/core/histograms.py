@@ -176,7 +176,8 @@ class Histograms:
         cumulative = np.cumsum(w, axis=1)
         total = cumulative[:, -1]
         threshold = q * total
-        bucket = np.argmax(cumulative >= threshold[:, None] * (1 - 1e-12), axis=1).astype(np.int64)
+        floor = np.maximum(threshold * (1 - 1e-12), total * 1e-15)  # q = 0 reads the first non-empty bucket
+        bucket = np.argmax(cumulative >= floor[:, None], axis=1).astype(np.int64)
         if interpolate:
             rows = np.arange(len(bucket))
             before = np.where(bucket > 0, cumulative[rows, np.maximum(bucket - 1, 0)], 0.0)

@@ -34,6 +34,7 @@ class Replay:
     sample_period: IntArray
     """For every trace sample, the index of the period it fell in."""
     oom_kills: int
+    """Samples whose memory usage exceeded the limit (OOM exposures)."""
 
 
 def period_index(trace: Trace, recompute_seconds: int) -> tuple[int, IntArray]:
@@ -43,9 +44,14 @@ def period_index(trace: Trace, recompute_seconds: int) -> tuple[int, IntArray]:
 
 
 def replay(trace: Trace, spec: TunerSpec, *, recompute_seconds: int = 3600,
-           recommender_settings: dict[str, Any] | None = None,
+           recommender_settings: dict[str, Any] | None = None, oom_feedback: bool = False,
            progress: ProgressCallback | None = None) -> Replay:
-    """Replay ``trace`` with ``spec`` (its recommender and guardrails) and return the applied requests."""
+    """Replay ``trace`` with ``spec`` (its recommender and guardrails) and return the applied requests.
+
+    Memory samples above the limit are counted as OOM exposures. With ``oom_feedback`` they are also
+    reported to the tuning as kills (as the operator would see them), which triggers the OOM bump.
+    Off by default: 5-minute averages say a kill was likely, not that it happened.
+    """
     if recompute_seconds <= 0:
         raise ValueError("recompute period must be positive")
     rows = len(trace.entities)
@@ -73,8 +79,8 @@ def replay(trace: Trace, spec: TunerSpec, *, recompute_seconds: int = 3600,
             if limit_equals_request or ratio is not None:
                 limit = mem_req[k][samples.rows] * (ratio or 1.0)
                 killed = samples.memory_bytes > limit
-                if killed.any():
-                    kills += int(killed.sum())
+                kills += int(killed.sum())
+                if oom_feedback and killed.any():
                     tuning.record_oom(samples.rows[killed], samples.timestamps[killed],
                                       np.maximum(limit[killed], samples.memory_bytes[killed]))
         if progress is not None:

@@ -97,9 +97,9 @@ def score(trace: Trace, replay: Replay, *, warmup_seconds: int = DAY, change_thr
 
     return Scores(
         recommender=replay.recommender,
-        entities=int(len(np.unique(r))),
+        entities=len(np.unique(r)),
         scored_samples=int(scored.sum()),
-        entity_days=int(len(days)),
+        entity_days=len(days),
         cpu_alloc_ratio=_ratio(cpu_req.sum(), cpu_total),
         cpu_deficit_ratio=_ratio(np.maximum(cpu_use - cpu_req, 0).sum(), cpu_total),
         cpu_over_request_ratio=float((cpu_use > cpu_req).mean()) if len(cpu_use) else float("nan"),

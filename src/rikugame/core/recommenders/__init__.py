@@ -17,6 +17,6 @@ from rikugame.core.recommenders.base import (
 )
 
 # Importing the modules registers their recommenders.
-from rikugame.core.recommenders import krr, vpa, window  # noqa: E402,F401  isort: skip
+from rikugame.core.recommenders import krr, rikugame_default, vpa, window  # noqa: F401  isort: skip
 
 __all__ = ["Coverage", "Estimates", "Recommender", "create", "names", "register"]

@@ -81,10 +81,9 @@ class VPARecommender:
         mem = np.maximum(self.memory.percentile(self.memory_percentile) * margin, self.min_memory_bytes)
         span = self.coverage.span_seconds()
         c = confidence(span, self.coverage.count.astype(np.float64), self.samples_per_day)
-        with np.errstate(divide="ignore"):
-            upper_factor = np.where(c > 0, 1 + 1 / np.maximum(c, 1e-12), np.inf)
-        cpu_upper = self.cpu.percentile(0.95) * margin * upper_factor
-        mem_upper = self.memory.percentile(0.95) * margin * upper_factor
+        upper_factor = 1 + 1 / np.maximum(c, 1e-12)
+        cpu_upper = np.where(c > 0, self.cpu.percentile(0.95) * margin * upper_factor, np.inf)
+        mem_upper = np.where(c > 0, self.memory.percentile(0.95) * margin * upper_factor, np.inf)
         return Estimates(
             cpu_cores=cpu,
             memory_bytes=mem,
@@ -96,4 +95,30 @@ class VPARecommender:
                                f"+{self.margin_fraction:.0%}",
             cpu_upper_cores=cpu_upper,
             memory_upper_bytes=mem_upper,
+        )
+
+
+@register("tortoise")
+@dataclass
+class TortoiseRecommender(VPARecommender):
+    """Mercari Tortoise's vertical sizing: the VPA target × (1 + BufferRatioOnVerticalResource 0.1).
+
+    Tortoise's own guardrails (≤ 20 % down once an hour, 50m–10 cores, 50Mi–10Gi) are the default
+    TunerSpec guardrails (mercari/tortoise pkg/config/config.go).
+    """
+
+    buffer_ratio: float = 0.1
+    name: str = "tortoise"
+
+    def estimate(self, now: int) -> Estimates:
+        """VPA targets with Tortoise's buffer."""
+        base = super().estimate(now)
+        factor = 1 + self.buffer_ratio
+        return Estimates(
+            cpu_cores=base.cpu_cores * factor,
+            memory_bytes=base.memory_bytes * factor,
+            sufficient=base.sufficient,
+            history_seconds=base.history_seconds,
+            cpu_explanation=base.cpu_explanation + f", +{self.buffer_ratio:.0%} Tortoise buffer",
+            memory_explanation=base.memory_explanation + f", +{self.buffer_ratio:.0%} Tortoise buffer",
         )

@@ -1,0 +1,218 @@
+"""``rikugame backtest`` and ``rikugame demo``: wire trace → replay → scores → table/JSON/HTML/Parquet."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from rikugame.core import recommenders
+from rikugame.errors import ConfigError, InputError
+from rikugame.report import html
+from rikugame.sim import profiles, replaying, scoring, traces
+
+DEMO_TRACE = "bitbrains-sample.parquet"
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, flag: str) -> int:
+    """``90s``, ``30m``, ``1h``, ``14d`` -> seconds; InputError naming the flag otherwise."""
+    match = _DURATION.match(text.strip())
+    if not match or int(match.group(1)) <= 0:
+        raise InputError(f"{flag}: expected a positive duration like 30m, 1h or 14d, got {text!r}")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One recommender's replay and scores."""
+
+    replay: replaying.Replay
+    scores: scoring.Scores
+    seconds: float
+
+
+def load_policy(path: Path | None) -> dict[str, Any] | None:
+    """Read a YAML Tuner spec (or a whole Tuner object; its ``spec`` is used)."""
+    if path is None:
+        return None
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"--policy {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"--policy {path}: expected a mapping")
+    spec = data.get("spec", data)
+    if not isinstance(spec, dict):
+        raise InputError(f"--policy {path}: spec must be a mapping")
+    return spec
+
+
+def run_recommenders(trace: traces.Trace, names: list[str], *, recompute_seconds: int, warmup_seconds: int,
+                     policy: dict[str, Any] | None, oom_feedback: bool,
+                     console: Console | None = None) -> dict[str, Outcome]:
+    """Replay and score every recommender, with a progress bar on ``console``."""
+    outcomes: dict[str, Outcome] = {}
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console or Console(stderr=True),
+                  transient=True, disable=console is None) as progress:
+        for name in names:
+            try:
+                spec = profiles.backtest_spec(name, policy)
+            except ValidationError as exc:
+                raise ConfigError(f"--policy: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
+            task = progress.add_task(f"{name:<12}", total=None)
+            started = time.perf_counter()
+            result = replaying.replay(
+                trace, spec, recompute_seconds=recompute_seconds, oom_feedback=oom_feedback,
+                progress=lambda done, total, task=task: progress.update(task, completed=done, total=total))
+            scores = scoring.score(trace, result, warmup_seconds=warmup_seconds)
+            outcomes[name] = Outcome(result, scores, time.perf_counter() - started)
+            progress.update(task, visible=False)
+    return outcomes
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None or np.isnan(value) else f"{value * 100:.2f}%"
+
+
+def _x(value: float | None) -> str:
+    return "—" if value is None or np.isnan(value) else f"{value:.2f}×"
+
+
+def scores_table(outcomes: dict[str, Outcome], title: str) -> Table:
+    """The comparison table (one row per recommender)."""
+    table = Table(title=title, title_justify="left")
+    for header in ("recommender", "CPU alloc", "CPU deficit", "CPU over req.", "CPU slack", "mem alloc",
+                   "mem slack", "OOM-free days", "changes/day mean", "p99", "time"):
+        table.add_column(header, justify="left" if header == "recommender" else "right")
+    for name, o in outcomes.items():
+        s = o.scores
+        table.add_row(name, _x(s.cpu_alloc_ratio), _pct(s.cpu_deficit_ratio), _pct(s.cpu_over_request_ratio),
+                      _pct(s.cpu_relative_slack), _x(s.memory_alloc_ratio), _pct(s.memory_relative_slack),
+                      _pct(s.oom_free_entity_days_ratio), f"{s.changes_per_entity_day_mean:.2f}",
+                      f"{s.changes_per_entity_day_p99:.0f}", f"{o.seconds:.1f}s")
+    return table
+
+
+def export_requests_file(trace: traces.Trace, result: replaying.Replay, path: Path) -> int:
+    """Write the applied request timeline (DESIGN.md "Backtest export contract"); returns the row count."""
+    first_period = np.full(len(trace.entities), np.iinfo(np.int64).max, dtype=np.int64)
+    last_period = np.full(len(trace.entities), -1, dtype=np.int64)
+    np.minimum.at(first_period, trace.rows, result.sample_period)
+    np.maximum.at(last_period, trace.rows, result.sample_period)
+    cpu, mem, lim = result.cpu_request_millicores, result.memory_request_bytes, result.memory_limit_bytes
+    periods = np.arange(len(result.period_starts))
+    entity_col: list[str] = []
+    ts_parts, cpu_parts, mem_parts, lim_parts = [], [], [], []
+    for row, name in enumerate(trace.entities):
+        if last_period[row] < 0:
+            continue
+        k = periods[first_period[row]:last_period[row] + 1]
+        c, m = cpu[k, row], mem[k, row]
+        keep = np.ones(len(k), dtype=bool)
+        keep[1:] = (c[1:] != c[:-1]) | (m[1:] != m[:-1])
+        kk = k[keep]
+        entity_col.extend([name] * len(kk))
+        ts_parts.append(result.period_starts[kk])
+        cpu_parts.append(cpu[kk, row] / 1000.0)
+        mem_parts.append(mem[kk, row])
+        lim_parts.append(lim[kk, row] if lim is not None else np.full(len(kk), -1))
+    limits = np.concatenate(lim_parts) if lim_parts else np.zeros(0, dtype=np.int64)
+    table = pa.table({
+        "entity": pa.array(entity_col, pa.string()),
+        "timestamp": pa.array(np.concatenate(ts_parts) if ts_parts else [], pa.int64()),
+        "cpu_request_cores": pa.array(np.concatenate(cpu_parts) if cpu_parts else [], pa.float64()),
+        "memory_request_bytes": pa.array(np.concatenate(mem_parts) if mem_parts else [], pa.int64()),
+        "memory_limit_bytes": pa.array(limits, pa.int64(), mask=limits < 0),
+    })
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+    return table.num_rows
+
+
+def _export_path(base: Path, name: str, many: bool) -> Path:
+    return base.with_name(f"{base.stem}-{name}{base.suffix or '.parquet'}") if many else base
+
+
+def resolve_recommenders(names: list[str]) -> list[str]:
+    """Validate names (InputError listing the valid ones); empty means all."""
+    available = recommenders.names()
+    if not names:
+        return ["vpa", "krr-simple", "tortoise", "window", "rikugame"]
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise InputError(f"unknown recommender {unknown[0]!r}; choose from: {', '.join(available)}")
+    return list(dict.fromkeys(names))
+
+
+def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup: str,
+                 export_requests: Path | None, fmt: str, report: Path | None, policy: Path | None,
+                 oom_feedback: bool, max_entities: int | None) -> dict[str, Outcome]:
+    """The ``backtest`` command."""
+    if fmt not in ("table", "json"):
+        raise InputError(f"--format: expected table or json, got {fmt!r}")
+    names = resolve_recommenders(recommenders)
+    recompute_seconds = parse_duration(recompute, "--recompute")
+    warmup_seconds = parse_duration(warmup, "--warmup") if warmup not in ("0", "0s") else 0
+    spec = load_policy(policy)
+    trace = traces.load_trace(data, max_entities=max_entities)
+    err = Console(stderr=True)
+    err.print(f"[dim]{trace.num_samples:,} samples of {len(trace.entities)} entities from {trace.source}; "
+              f"recompute every {recompute}, warm-up {warmup}[/]", highlight=False)
+    outcomes = run_recommenders(trace, names, recompute_seconds=recompute_seconds,
+                                warmup_seconds=warmup_seconds, policy=spec, oom_feedback=oom_feedback,
+                                console=err)
+    if export_requests is not None:
+        for name, outcome in outcomes.items():
+            path = _export_path(export_requests, name, len(outcomes) > 1)
+            rows = export_requests_file(trace, outcome.replay, path)
+            err.print(f"[dim]wrote {rows:,} request rows for {name} to {path}[/]", highlight=False)
+    if report is not None:
+        html.write_backtest_report(report, trace, outcomes, title=f"rikugame backtest — {trace.source}",
+                                   settings={"recompute": recompute, "warm-up": warmup,
+                                             "OOM feedback": str(oom_feedback)})
+        err.print(f"[dim]wrote report to {report}[/]", highlight=False)
+    if fmt == "json":
+        print(json.dumps({
+            "trace": trace.source, "entities": len(trace.entities), "samples": trace.num_samples,
+            "recompute_seconds": recompute_seconds, "warmup_seconds": warmup_seconds,
+            "oom_feedback": oom_feedback,
+            "recommenders": {n: {**o.scores.as_dict(), "seconds": round(o.seconds, 3)}
+                             for n, o in outcomes.items()},
+        }, indent=2))
+    else:
+        Console().print(scores_table(outcomes, f"{len(trace.entities)} entities, {trace.num_samples:,} samples"))
+    return outcomes
+
+
+
+
+def demo_trace_path() -> Path:
+    """The bundled sample trace."""
+    return Path(str(resources.files("rikugame.data").joinpath(DEMO_TRACE)))
+
+
+def run_demo(output: Path) -> dict[str, Outcome]:
+    """The ``demo`` command: every recommender on the bundled sample, HTML report, table."""
+    outcomes = run_backtest(data=demo_trace_path(), recommenders=[], recompute="1h", warmup="24h",
+                            export_requests=None, fmt="table", report=output, policy=None,
+                            oom_feedback=False, max_entities=None)
+    Console(stderr=True).print(f"open [bold]{output}[/] for plots of usage vs applied requests")
+    return outcomes

@@ -1,0 +1,99 @@
+"""Per-row arg-min selection among candidate estimators (pure).
+
+The idea is Autopilot's ML recommender (Rzadca et al., EuroSys 2020, §3.2.2, eq. 6–9): run many
+simple models side by side, charge each one for what would have happened had its recommendation been
+applied — *overrun* (samples above it) and *underrun* (capacity left unused) — decayed over time, and
+pick the cheapest model per workload, switching only when the gain is clear. Here the models are
+candidate read-outs (percentile × margin of a signal), scored on the samples that arrive while their
+previous value stands, so no model ever sees the future.
+
+cost(m) = overrun_weight × overrun_fraction(m) + underrun(m) / usage, where overrun_fraction is the
+decayed share of samples above the candidate (or, for memory, of scoring periods in which any sample
+was above it), and underrun the decayed Σ max(value − usage, 0).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rikugame.core.histograms import FloatArray, IntArray
+
+Reader = Callable[[int], FloatArray]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model: a label for explanations and a read-out ``now -> value per row``."""
+
+    label: str
+    read: Reader
+
+
+@dataclass
+class ArgMinEnsemble:
+    """Choose, per row, the candidate with the lowest decayed overrun + underrun cost."""
+
+    rows: int
+    candidates: list[Candidate]
+    overrun_weight: float
+    cost_half_life_seconds: float
+    switch_margin: float = 0.1
+    overrun_per_period: bool = False
+    """Count a scoring period with any sample above as one overrun (memory: one kill is enough)
+    instead of counting samples (CPU: contention is proportional to time over)."""
+    values: FloatArray = field(init=False)
+    overrun: FloatArray = field(init=False)
+    underrun: FloatArray = field(init=False)
+    samples: FloatArray = field(init=False)
+    usage: FloatArray = field(init=False)
+    chosen: IntArray = field(init=False)
+    last_update: int | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        m = len(self.candidates)
+        self.values = np.full((m, self.rows), np.nan)
+        self.overrun = np.zeros((m, self.rows))
+        self.underrun = np.zeros((m, self.rows))
+        self.samples = np.zeros(self.rows)
+        self.usage = np.zeros(self.rows)
+        self.chosen = np.full(self.rows, -1, dtype=np.int64)
+
+    def score(self, rows: IntArray, values: FloatArray) -> None:
+        """Charge every candidate for samples that arrive while its last value stands."""
+        if len(rows) == 0:
+            return
+        standing = self.values[:, rows]
+        live = ~np.isnan(standing[0])
+        if not live.any():
+            return
+        r, v, standing = rows[live], values[live], standing[:, live]
+        counts = np.bincount(r, minlength=self.rows).astype(np.float64)
+        self.samples += (counts > 0) if self.overrun_per_period else counts
+        self.usage += np.bincount(r, weights=v, minlength=self.rows)
+        for m in range(len(self.candidates)):
+            over = np.bincount(r, weights=(v > standing[m]).astype(np.float64), minlength=self.rows)
+            self.overrun[m] += (over > 0) if self.overrun_per_period else over
+            self.underrun[m] += np.bincount(r, weights=np.maximum(standing[m] - v, 0.0), minlength=self.rows)
+
+    def choose(self, now: int) -> tuple[FloatArray, IntArray]:
+        """Read every candidate at ``now``, update the per-row choice, return (values, choice)."""
+        if self.last_update is not None and now > self.last_update:
+            factor = math.exp2(-(now - self.last_update) / self.cost_half_life_seconds)
+            for acc in (self.overrun, self.underrun, self.samples, self.usage):
+                acc *= factor
+        self.last_update = now
+        self.values = np.vstack([c.read(now) for c in self.candidates])
+        cost = (self.overrun_weight * self.overrun / np.maximum(self.samples, 1e-9)
+                + self.underrun / np.maximum(self.usage, 1e-12))
+        best = np.argmin(cost, axis=0)
+        rows = np.arange(self.rows)
+        current = self.chosen
+        unset = current < 0
+        keep_cost = cost[np.maximum(current, 0), rows]
+        switch = unset | (cost[best, rows] < keep_cost * (1 - self.switch_margin))
+        self.chosen = np.where(switch, best, current).astype(np.int64)
+        return self.values[self.chosen, rows], self.chosen

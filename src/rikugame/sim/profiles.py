@@ -1,0 +1,35 @@
+"""How each recommender is run in a backtest when the user gives no policy.
+
+Peer emulations (``vpa``, ``krr-simple``, ``window``) run as the peer does: their estimate is applied
+as is, with no extra rate limits. ``tortoise`` adds Tortoise's own rules (VPA target × 1.1, scale down
+once an hour by ≤ 20 %, bounds 50m–10 cores / 50Mi–10Gi). ``rikugame`` runs with rikugame's default
+guardrails. Traces are whole VMs, bigger than typical containers, so the default bounds are widened to
+1m–1000 cores / 1Mi–1Ti for everything but ``tortoise``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rikugame.core.policy import TunerSpec
+
+WIDE_BOUNDS: dict[str, str] = {"minCpu": "1m", "maxCpu": "1000", "minMemory": "1Mi", "maxMemory": "1Ti"}
+PASS_THROUGH: dict[str, Any] = {"scaleDownMaxRatio": 1.0, "scaleDownIntervalSeconds": 0}
+
+NATIVE: dict[str, dict[str, Any]] = {
+    "vpa": {"bounds": WIDE_BOUNDS, "vertical": PASS_THROUGH},
+    "krr-simple": {"bounds": WIDE_BOUNDS, "vertical": PASS_THROUGH},
+    "window": {"bounds": WIDE_BOUNDS, "vertical": PASS_THROUGH},
+    "tortoise": {},
+    "rikugame": {"bounds": WIDE_BOUNDS},
+}
+
+
+def backtest_spec(recommender: str, policy: dict[str, Any] | None = None) -> TunerSpec:
+    """The Tuner spec a backtest of ``recommender`` runs with (``policy`` overrides everything)."""
+    base: dict[str, Any] = {"targetRef": {"name": "backtest"}, "recommender": recommender}
+    if policy is not None:
+        merged = {**policy, **base, "recommender": recommender}
+        merged.setdefault("targetRef", base["targetRef"])
+        return TunerSpec.model_validate(merged)
+    return TunerSpec.model_validate({**base, **NATIVE.get(recommender, {"bounds": WIDE_BOUNDS})})
