@@ -47,7 +47,7 @@ POLICIES: dict[str, HorizontalPolicy] = {
                                  max_target_utilization_percent=90, overload_budget_ratio=0.015),
     "rikugame-strict": HorizontalPolicy(recommender="rikugame", min_replicas=2, min_replicas_floor=2,
                                         min_replicas_cap=1000, max_replicas=1000, max_replicas_cap=1000,
-                                        max_target_utilization_percent=90, overload_budget_ratio=0.0003),
+                                        max_target_utilization_percent=90, overload_budget_ratio=0.0005),
 }
 """The scenario's policies: name → the HorizontalPolicy that ``decide_horizontal`` runs with."""
 DECIDE_INTERVAL_SECONDS = {"static": 3600}

@@ -75,7 +75,7 @@ class HorizontalHistory:
 
     retention_minutes: int = 4 * 7 * 1440
     usage_half_life_seconds: float = 86400.0
-    vpa_refresh_seconds: int = 600
+    vpa_refresh_seconds: int = 3600
     first_seconds: int = -1
     last_seconds: int = -1
     count: int = 0

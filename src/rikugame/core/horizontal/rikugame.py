@@ -28,7 +28,7 @@ from rikugame.core.horizontal.recommending import (
     register,
 )
 
-LEVEL_MINUTES = 10
+LEVEL_MINUTES = 20
 REFIT_SECONDS = 86400
 
 
