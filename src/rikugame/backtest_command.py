@@ -99,7 +99,8 @@ def scores_table(outcomes: dict[str, Outcome], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for header in ("recommender", "CPU alloc", "CPU deficit", "CPU over req.", "CPU slack", "mem alloc",
                    "mem slack", "OOM-free days", "changes/day mean", "p99", "time"):
-        table.add_column(header, justify="left" if header == "recommender" else "right")
+        table.add_column(header, justify="left" if header == "recommender" else "right",
+                         no_wrap=header == "recommender")
     for name, o in outcomes.items():
         s = o.scores
         table.add_row(name, _x(s.cpu_alloc_ratio), _pct(s.cpu_deficit_ratio), _pct(s.cpu_over_request_ratio),

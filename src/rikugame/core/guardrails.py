@@ -54,12 +54,11 @@ def oom_bump(p: Proposal, *, oom: BoolArray, base: FloatArray, ratio: float, min
 
 
 def deadband(p: Proposal, current: IntArray, *, min_change_ratio: float) -> None:
-    """Skip changes smaller than ``min_change_ratio`` of the current value."""
+    """Skip decreases smaller than ``min_change_ratio`` of the current value (increases always pass)."""
     if min_change_ratio <= 0:
         return
     has_current = current > 0
-    small = has_current & (np.abs(p.value - current) < min_change_ratio * np.maximum(current, 1))
-    small &= p.value != current
+    small = has_current & (p.value < current) & (current - p.value < min_change_ratio * current)
     p.value[small] = current[small]
     p.reasons[small] |= Reason.BELOW_MIN_CHANGE
 

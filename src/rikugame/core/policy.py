@@ -117,7 +117,7 @@ class VerticalGuardrails(_Model):
     scale_down_interval_seconds: int = Field(3600, ge=0,
                                              description="Least time between two decreases of a request.")
     min_change_ratio: float = Field(0.0, ge=0.0, le=1.0,
-                                    description="Changes smaller than this fraction are not made.")
+                                    description="Decreases smaller than this fraction are not made.")
     oom_bump_ratio: float = Field(0.2, ge=0.0, le=10.0,
                                   description="After an OOM, memory rises to at least peak × (1 + ratio).")
     oom_min_bump: MemoryQuantity = Field("100Mi", description="… and to at least peak + this.")

@@ -36,13 +36,24 @@ def memory_headroom(peak: FloatArray, fraction: float, cap_bytes: float) -> Floa
     return headroom
 
 
+def percentile_candidate(signal: SampleHistogram, q: float, margin: float) -> Candidate:
+    """A candidate model: percentile ``q`` of ``signal`` × ``margin``."""
+
+    def read(now: int) -> FloatArray:
+        value: FloatArray = signal.percentile(q) * margin
+        return value
+
+    half_life_hours = int((signal.half_life_seconds or 0) // HOUR)
+    return Candidate(f"P{q * 100:g} of CPU ({half_life_hours}h half-life) x{margin:g}", read)
+
+
 @register("rikugame")
 @dataclass
 class RikugameRecommender:
     """Arg-min ensemble for CPU, windowed peak + byte headroom for memory."""
 
     rows: int
-    cpu_overrun_weight: float = 30.0
+    cpu_overrun_weight: float = 25.0
     cost_half_life_seconds: float = 7 * DAY
     switch_margin: float = 0.1
     cpu_hold_seconds: int = 6 * HOUR
@@ -58,10 +69,8 @@ class RikugameRecommender:
     def __post_init__(self) -> None:
         self.coverage = Coverage(self.rows)
         self.cpu_signals = [SampleHistogram(CPU_LAYOUT, self.rows, hl) for hl in (12 * HOUR, 72 * HOUR)]
-        candidates = [
-            Candidate(f"P{q * 100:g} of CPU ({int((s.half_life_seconds or 0) // HOUR)}h half-life) x{m:g}",
-                      lambda now, s=s, q=q, m=m: s.percentile(q) * m)
-            for s in self.cpu_signals for q in (0.9, 0.95, 0.98, 0.99) for m in (1.0, 1.15, 1.3)]
+        candidates = [percentile_candidate(s, q, m) for s in self.cpu_signals
+                      for q in (0.9, 0.95, 0.98, 0.99) for m in (1.0, 1.15, 1.3)]
         self.cpu = ArgMinEnsemble(self.rows, candidates, self.cpu_overrun_weight,
                                   self.cost_half_life_seconds, self.switch_margin)
         self.cpu_recent = WindowedMax(self.rows, self.cpu_hold_seconds, HOUR)

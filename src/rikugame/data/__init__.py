@@ -1,0 +1,1 @@
+"""Small bundled sample traces (see PROVENANCE.md)."""

@@ -1,0 +1,1 @@
+"""The in-cluster operator (kopf handlers). Built with the operator issue."""
