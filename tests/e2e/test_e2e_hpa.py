@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -44,6 +45,7 @@ async def test_hpa_scales_up_on_usage_and_back_down(
     apps, core, autoscaling = AppsV1Api(kube_api), CoreV1Api(kube_api), AutoscalingV2Api(kube_api)
     await apps.create_namespaced_deployment(namespace, deployment(NAME, usage_cpu="90m"))
     await autoscaling.create_namespaced_horizontal_pod_autoscaler(namespace, _hpa())
+    start = time.monotonic()
 
     async def replicas_at(n: int) -> Any:
         dep = await apps.read_namespaced_deployment(NAME, namespace)
@@ -51,6 +53,7 @@ async def test_hpa_scales_up_on_usage_and_back_down(
 
     # 90m used of 100m requested = 90 % against a 50 % target: ceil(1 * 90 / 50) = 2.
     await eventually(lambda: replicas_at(2), "HPA scale-up to 2 replicas", timeout=120)
+    print(f"scale-up to 2 after {time.monotonic() - start:.0f} s")
     hpa = await autoscaling.read_namespaced_horizontal_pod_autoscaler(NAME, namespace)
     utilization = hpa.status.current_metrics[0].resource.current.average_utilization
     assert utilization is not None and utilization >= 80, f"HPA saw {utilization} % CPU, expected ~90 %"
@@ -66,6 +69,8 @@ async def test_hpa_scales_up_on_usage_and_back_down(
         await core.patch_namespaced_pod(
             pod.metadata.name, namespace, {"metadata": {"annotations": {USAGE_CPU: "10m"}}}
         )
+    lowered = time.monotonic()
     await eventually(lambda: replicas_at(1), "HPA scale-down to 1 replica", timeout=120)
+    print(f"scale-down to 1 after {time.monotonic() - lowered:.0f} s")
     hpa = await autoscaling.read_namespaced_horizontal_pod_autoscaler(NAME, namespace)
     assert hpa.status.desired_replicas == 1

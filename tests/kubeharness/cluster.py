@@ -101,7 +101,7 @@ class Cluster:
         return len(items) == len(NODE_NAMES) and all(kwok.node_ready(n) for n in items)
 
     def _metrics_api_answers(self) -> bool:
-        return self.kube.get("/apis/metrics.k8s.io/v1beta1/nodes")["kind"] == "NodeMetricsList"
+        return bool(self.kube.get("/apis/metrics.k8s.io/v1beta1/nodes")["kind"] == "NodeMetricsList")
 
     def log_tails(self, lines: int = 30) -> str:
         """The last lines of every component's log, for failure reports."""
