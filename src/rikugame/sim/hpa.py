@@ -167,6 +167,10 @@ class HPAController:
         self._record(inp.now_seconds, current, desired)
         return SyncResult(desired, proposal, "metrics")
 
+    def replay(self, settings: HPASettings, inputs: Iterable[SyncInput]) -> list[SyncResult]:
+        """Sync once per input, in order (for comparing with the real controller on the same input)."""
+        return [self.sync(settings, inp) for inp in inputs]
+
     # -- the lean entry the long simulations use (one CPU metric, identical pods) -----------------
     def step(self, now: int, settings: HPASettings, current: int, ready: int, unready: int,
              usage_per_ready_pod_millicores: float, request_millicores: float) -> int:

@@ -130,3 +130,11 @@ def test_step_matches_sync() -> None:
         current_a = sync(a, s, now, current_a, usage)
         current_b = b.step(now, s, current_b, current_b, 0, usage, 1000.0)
         assert current_a == current_b
+
+
+def test_replay_is_a_sequence_of_syncs() -> None:
+    s = HPASettings(50, 1, 10)
+    inputs = [SyncInput(15 * i, 2, [cpu(50, 2, 900.0)]) for i in range(3)]
+    results = HPAController().replay(s, inputs)
+    assert [r.desired_replicas for r in results] == [4, 4, 4]
+    assert results[0].proposed_replicas == 4  # ceil(2 × 90 / 50)

@@ -149,9 +149,7 @@ def scale_down_limit(current: int, added_in_period: dict[int, int], removed_in_p
     for policy in rules.policies:
         start = current - added_in_period.get(policy.period_seconds, 0) + removed_in_period.get(
             policy.period_seconds, 0)
-        if policy.type is PolicyType.PODS:
-            proposed = start - policy.value
-        else:
-            proposed = int(start * (1 - policy.value / 100))
+        proposed = (start - policy.value if policy.type is PolicyType.PODS
+                    else int(start * (1 - policy.value / 100)))
         result = proposed if result is None else pick(result, proposed)
     return current if result is None else result

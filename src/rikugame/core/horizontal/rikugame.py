@@ -30,6 +30,8 @@ from rikugame.core.horizontal.recommending import (
 
 LEVEL_MINUTES = 20
 REFIT_SECONDS = 86400
+FLOOR_HOLD_MINUTES = 1
+"""The floor is the highest of the last N minutes' forecasts (N > 1: fewer HPA writes)."""
 
 
 def noise_model(history: HorizontalHistory, budget_ratio: float,
@@ -64,9 +66,15 @@ def rikugame(ctx: HorizontalContext) -> HorizontalProposal:
         fitted = (ctx.now, *noise_model(h, p.overload_budget_ratio))
         h.cache["rikugame"] = fitted
     _, a, z = fitted
-    _, usage, _, _ = h.recent(LEVEL_MINUTES)
-    level = float(usage.mean()) if len(usage) else 0.0
-    forecast = level + z * math.sqrt(a * level)
+    _, usage, _, _ = h.recent(LEVEL_MINUTES + FLOOR_HOLD_MINUTES - 1)
+    if len(usage) == 0:
+        usage = np.zeros(1)
+    window = min(LEVEL_MINUTES, len(usage))
+    csum = np.concatenate(([0.0], np.cumsum(usage)))
+    levels = (csum[window:] - csum[:-window]) / window  # the level at each of the last hold minutes
+    peak_level = float(levels.max())
+    level = float(levels[-1])
+    forecast = peak_level + z * math.sqrt(a * peak_level)
     min_replicas = max(1, math.ceil(forecast * 1000 / ctx.request_millicores - 1e-9))
     explanation = (f"minReplicas for load {level:.2f} + {z:.2f} × sqrt({a:.3f} × load) cores "
                    f"(overload budget {p.overload_budget_ratio:.1%} of minutes)")
