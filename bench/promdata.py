@@ -21,12 +21,13 @@ backfilled by a few parallel promtool processes.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,6 +117,13 @@ class Pod:
     def sample_times(self) -> np.ndarray:
         return self.start + STEP * np.arange(len(self.cpu_cores), dtype=np.int64) + 30
 
+    def counter_cache(self) -> np.ndarray:
+        """:meth:`cpu_counter`, computed once."""
+        cached = self.__dict__.get("_counter")
+        if cached is None or len(cached) != len(self.cpu_cores):
+            cached = self.__dict__["_counter"] = self.cpu_counter()
+        return cached
+
     def cpu_counter(self) -> np.ndarray:
         """Counter values per minute (NaN where no sample)."""
         inc = np.nan_to_num(self.cpu_cores, nan=0.0) * STEP
@@ -153,15 +161,17 @@ def openmetrics_window(pods: Sequence[Pod], lo: int, hi: int, *, ksm_interval: i
     out: list[str] = []
     for metric in ("cpu", "memory"):
         for p in pods:
-            ts = p.sample_times()
-            sel = (ts >= lo) & (ts < hi)
+            k_lo = max(0, -(-(lo - p.start - 30) // STEP))
+            k_hi = min(len(p.cpu_cores), max(0, -(-(hi - p.start - 30) // STEP)))
+            if k_hi <= k_lo:
+                continue
             if metric == "cpu":
-                vals = p.cpu_counter()[sel]
+                vals = p.counter_cache()[k_lo:k_hi]
                 name = "container_cpu_usage_seconds_total"
             else:
-                vals = p.memory_bytes[sel]
+                vals = p.memory_bytes[k_lo:k_hi]
                 name = "container_memory_working_set_bytes"
-            t = ts[sel]
+            t = p.start + STEP * np.arange(k_lo, k_hi, dtype=np.int64) + 30
             ok = ~np.isnan(vals)
             if not ok.any():
                 continue
@@ -224,29 +234,69 @@ def windows(start: int, end: int) -> Iterator[tuple[int, int]]:
         lo += BLOCK_SECONDS
 
 
+_FORK_PODS: Sequence[Pod] = ()
+
+
+def _backfill_window(args: tuple[int, int, int, str, str, str]) -> int:
+    lo, hi, ksm_interval, scratch, tsdb_dir, promtool = args
+    text = openmetrics_window(_FORK_PODS, lo, hi, ksm_interval=ksm_interval)
+    path = Path(scratch) / f"{lo}.om"
+    path.write_text(text)
+    proc = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(path), tsdb_dir],
+                          capture_output=True, text=True, check=False)
+    path.unlink()
+    if proc.returncode != 0:
+        raise RuntimeError(f"promtool failed on the window at {lo}: {proc.stderr.strip()[-500:]}")
+    return text.count("\n")
+
+
 def backfill(pods: Sequence[Pod], tsdb_dir: Path, *, start: int, end: int, ksm_interval: int = 60,
-             workers: int = 2, promtool: str = "promtool") -> int:
-    """Write the pods' series into a Prometheus data directory; returns the number of files backfilled."""
+             workers: int = 2, promtool: str = "promtool") -> tuple[int, int]:
+    """Write the pods' series into a Prometheus data directory, one 2-hour window per promtool run, in
+    ``workers`` forked processes. Returns (files, lines) written."""
+    global _FORK_PODS
     tsdb_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="rikugame-om-"))
+    _FORK_PODS = pods
+    for p in pods:
+        p.counter_cache()
     try:
-        def one(window: tuple[int, int]) -> None:
-            lo, hi = window
-            text = openmetrics_window(pods, lo, hi, ksm_interval=ksm_interval)
-            path = scratch / f"{lo}.om"
-            path.write_text(text)
-            proc = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(path),
-                                   str(tsdb_dir)], capture_output=True, text=True, check=False)
-            path.unlink()
-            if proc.returncode != 0:
-                raise RuntimeError(f"promtool failed on {lo}: {proc.stderr.strip()[-500:]}")
-
-        wins = list(windows(start, end))
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(one, wins))
-        return len(wins)
+        wins = [(lo, hi, ksm_interval, str(scratch), str(tsdb_dir), promtool)
+                for lo, hi in windows(start, end)]
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            lines = sum(pool.map(_backfill_window, wins))
+        return len(wins), lines
     finally:
+        _FORK_PODS = ()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def bench_pods(deployments: int, *, end: int, days: int = 14, pods_per_deployment: int = 2,
+               namespaces: int = 20, path: Path | None = None) -> list[Pod]:
+    """The KRR-comparable fleet: ``deployments`` Deployments × ``pods_per_deployment`` pods × 1 container,
+    ``days`` at 60 s, one VM per Deployment (VM ``d mod #VMs``; Deployments sharing a VM take later
+    windows of its 3-month history), pod *k* replaying the VM's *k*-th consecutive ``days``-day window."""
+    vms = load_vms(path=path)
+    names = sorted(vms)
+    minutes = days * 1440
+    span_records = days * 288 * pods_per_deployment
+    cpu_choices = (0.1, 0.25, 0.5, 1.0)
+    mem_choices = (256 * 2**20, 512 * 2**20, 2**30, 2 * 2**30)
+    pods: list[Pod] = []
+    for d in range(deployments):
+        vm = vms[names[d % len(names)]]
+        base = (d // len(names)) * span_records
+        ns = f"team-{d % namespaces:02d}"
+        workload = f"svc-{d:04d}"
+        for k in range(pods_per_deployment):
+            cpu, mem = replay(vm, first_record=base + k * days * 288, minutes=minutes)
+            pods.append(Pod(namespace=ns, name=f"{workload}-5d8f7c9b6-{k:05d}", workload=workload,
+                            cpu_request_cores=cpu_choices[d % 4],
+                            memory_request_bytes=mem_choices[(d // 4) % 4],
+                            memory_limit_bytes=mem_choices[(d // 4) % 4], start=end - minutes * 60,
+                            cpu_cores=cpu, memory_bytes=mem))
+    return pods
 
 
 # --------------------------------------------------------------------------- KRR reference (from the data)

@@ -189,7 +189,7 @@ def test_cli_posts_queries_with_bearer_token_and_custom_headers(proxy: type[_Pro
     assert proxy.seen
     assert all(method == "POST" for method, _, _ in proxy.seen)
     assert all(h.get("x-scope-orgid") == "tenant-a" for _, _, h in proxy.seen)
-    assert {path for _, path, _ in proxy.seen} == {"/api/v1/query"}
+    assert {path for _, path, _ in proxy.seen} == {"/api/v1/query", "/api/v1/query_range"}
 
 
 def test_cli_basic_auth_and_refused_credentials(proxy: type[_Proxy]) -> None:

@@ -184,3 +184,11 @@ def test_formats_render_every_format() -> None:
     assert "<table>" in formats.render(report, "html")
     with pytest.raises(ValueError):
         formats.render(report, "xml")
+
+
+def test_coverage_from_bins() -> None:
+    ends = np.array([3600, 7200, 10800, 14400])
+    # 60 s scrape starting at 1830 and stopping at 12630: 30, 60, 30 samples in the three bins.
+    count, first, last = kp.coverage_from_bins(ends, np.array([0.0, 30.0, 60.0, 30.0]), 3600)
+    assert (count, first, last) == (120, 7200 - 1800, 10800 + 1800)
+    assert kp.coverage_from_bins(ends, np.zeros(4), 3600) == (0, -1, -1)

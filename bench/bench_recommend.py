@@ -1,0 +1,267 @@
+"""Benchmark: ``rikugame recommend`` on the KRR-comparable fleet in a real Prometheus.
+
+1,000 Deployments × 2 pods × 1 container, 14 days at 60 s, usage replayed from the shared Bitbrains trace
+(``../shared/data/bitbrains_rnd``, GWA-T-12 "Rnd"; see its PROVENANCE.md and bench/promdata.py), with
+kube-state-metrics-like owner, info, request/limit and phase series. The history is generated and
+backfilled once into a cache directory (never the repository); every run starts Prometheus over a fresh
+hard-linked copy and measures:
+
+* wall time of the ``rikugame recommend`` process (start to exit, JSON report written),
+* number of queries, peak RSS of the rikugame process (``wait4`` rusage),
+* Prometheus' RSS: peak polled during the run (every 50 ms) and ``VmHWM`` since its start,
+* agreement of ``krr-simple`` with KRR's definition computed directly from the generated data.
+
+Usage: ``.venv/bin/python bench/bench_recommend.py [--deployments 1000] [--also vpa]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import promdata
+
+END = 1_767_225_600  # 2026-01-01T00:00:00Z
+MIB = 2**20
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cache_dir(args: argparse.Namespace) -> Path:
+    base = Path(os.environ.get("RIKUGAME_BENCH_CACHE", Path.home() / ".cache" / "rikugame-bench"))
+    return base / f"recommend-v1-{args.deployments}x{args.pods}x{args.days}d-ksm{args.ksm_interval}"
+
+
+def prepare(args: argparse.Namespace) -> Path:
+    """The backfilled TSDB (built once; a COMPLETE stamp marks a finished build)."""
+    target = cache_dir(args)
+    stamp = target / "COMPLETE"
+    if stamp.exists():
+        print(f"data: cached {target} ({stamp.read_text().strip()})")
+        return target / "tsdb"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    t0 = time.perf_counter()
+    pods = promdata.bench_pods(args.deployments, end=END, days=args.days, pods_per_deployment=args.pods)
+    t1 = time.perf_counter()
+    files, lines = promdata.backfill(pods, target / "tsdb", start=END - args.days * 86400, end=END,
+                                     ksm_interval=args.ksm_interval, workers=args.workers)
+    t2 = time.perf_counter()
+    blocks = compact(target / "tsdb")
+    t3 = time.perf_counter()
+    size = sum(f.stat().st_size for f in (target / "tsdb").rglob("*") if f.is_file())
+    note = (f"{len(pods)} pods, {lines:,} OpenMetrics lines in {files} files, replay {t1 - t0:.1f} s, "
+            f"generate+backfill {t2 - t1:.1f} s, compaction to {blocks} blocks {t3 - t2:.1f} s, "
+            f"TSDB {size / MIB:.0f} MiB")
+    stamp.write_text(note + "\n")
+    print(f"data: built {target} ({note})")
+    return target / "tsdb"
+
+
+def blocks_in(tsdb: Path) -> int:
+    return sum(1 for d in tsdb.iterdir() if (d / "meta.json").exists())
+
+
+def compact(tsdb: Path) -> int:
+    """Let Prometheus compact the 2-hour backfilled blocks as a long-running server would have (with
+    the default 15-day retention, blocks grow to 18 h), so every run starts from the same layout."""
+    prom = Prometheus(tsdb, copy=False)
+    try:
+        stable_since, last = time.monotonic(), blocks_in(tsdb)
+        started = time.monotonic()
+        while time.monotonic() - started < 900:
+            time.sleep(5)
+            now = blocks_in(tsdb)
+            if now != last:
+                stable_since, last = time.monotonic(), now
+            elif time.monotonic() - started > 90 and time.monotonic() - stable_since > 30:
+                break
+    finally:
+        prom.stop(keep=True)
+    shutil.rmtree(tsdb / "wal", ignore_errors=True)
+    shutil.rmtree(tsdb / "chunks_head", ignore_errors=True)
+    return blocks_in(tsdb)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Prometheus:
+    """A Prometheus over a hard-linked copy of the cached TSDB."""
+
+    def __init__(self, tsdb: Path, *, copy: bool = True) -> None:
+        self.work = Path(tempfile.mkdtemp(prefix="rikugame-bench-prom-"))
+        data = self.work / "data"
+        if copy:
+            shutil.copytree(tsdb, data, copy_function=os.link)
+        else:
+            data = tsdb
+        config = self.work / "prometheus.yml"
+        config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = (self.work / "prometheus.log").open("wb")
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=15d"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError((self.work / "prometheus.log").read_text()[-2000:])
+            try:
+                if httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("prometheus not ready after 60 s")
+            time.sleep(0.05)
+
+    def stop(self, keep: bool = False) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        if not keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def run_report(prom: Prometheus, recommender: str, step: str, out: Path) -> dict[str, float]:
+    """One ``rikugame recommend`` process; wall time, its peak RSS and Prometheus' RSS meanwhile."""
+    cmd = [str(ROOT / ".venv" / "bin" / "rikugame"), "recommend", "-p", prom.url, "--end", str(END),
+           "--history", "14d", "--step", step, "--recommender", recommender, "--format", "json",
+           "--output", str(out)]
+    peak = [rss_kib(prom.proc.pid)]
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_kib(prom.proc.pid))
+            time.sleep(0.05)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    t0 = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - t0
+    done.set()
+    poller.join()
+    stderr = child.stderr.read().decode() if child.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"rikugame recommend failed: {stderr.strip()}")
+    print("  $ " + " ".join(cmd))
+    return {"wall_seconds": wall, "rikugame_peak_rss_mib": usage.ru_maxrss / 1024,
+            "prometheus_peak_rss_during_mib": peak[0] / 1024}
+
+
+def agreement(report: dict, args: argparse.Namespace) -> tuple[float, int, list[str]]:
+    """Share of Deployments whose krr-simple request is within 1m / 1Mi of KRR's definition."""
+    pods = promdata.bench_pods(args.deployments, end=END, days=args.days, pods_per_deployment=args.pods)
+    reference = promdata.krr_reference(pods, end=END, history_seconds=args.days * 86400)
+    rows = {(r["namespace"], r["workload"]): r for r in report["rows"]}
+    ok = 0
+    misses: list[str] = []
+    for key, (cpu_m, mem_b) in reference.items():
+        row = rows.get(key)
+        if row is None:
+            misses.append(f"{key}: missing")
+            continue
+        ours_cpu = row["cpu_request_recommended_millicores"]
+        ours_mib = -(-row["memory_request_recommended_bytes"] // MIB)
+        if abs(ours_cpu - cpu_m) <= 1 and abs(ours_mib - mem_b // MIB) <= 1:
+            ok += 1
+        else:
+            misses.append(f"{key}: cpu {ours_cpu}m vs {cpu_m}m, memory {ours_mib}Mi vs {mem_b // MIB}Mi")
+    return ok / max(len(reference), 1), len(reference), misses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--deployments", type=int, default=1000)
+    parser.add_argument("--pods", type=int, default=2)
+    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--ksm-interval", type=int, default=300,
+                        help="kube-state-metrics sample interval in the generated data (s)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=1, help="runs of krr-simple (fresh Prometheus each)")
+    parser.add_argument("--also", action="append", default=[],
+                        help="also time another recommender (samples path, --step 5m), e.g. vpa")
+    args = parser.parse_args()
+    if shutil.which("prometheus") is None:
+        sys.exit("prometheus not installed: apt-get install -y --no-install-recommends prometheus")
+    if not promdata.data_path().exists():
+        sys.exit(f"trace not found: {promdata.data_path()}")
+    tsdb = prepare(args)
+    results = []
+    for i in range(args.runs):
+        prom = Prometheus(tsdb)
+        try:
+            base = rss_kib(prom.proc.pid) / 1024
+            out = prom.work / "report.json"
+            figures = run_report(prom, "krr-simple", "1m", out)
+            figures["prometheus_rss_at_start_mib"] = base
+            figures["prometheus_vmhwm_mib"] = rss_kib(prom.proc.pid, "VmHWM") / 1024
+            report = json.loads(out.read_text())
+            figures["queries"] = report["report"]["queries"]
+            figures["rows"] = len(report["rows"])
+            figures["in_process_seconds"] = report["report"]["elapsedSeconds"]
+            if i == 0:
+                share, total, misses = agreement(report, args)
+                figures["krr_agreement_pct"] = 100 * share
+                figures["deployments_compared"] = total
+                for miss in misses[:10]:
+                    print("  disagree:", miss)
+            results.append(figures)
+            print(f"run {i + 1}: " + ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
+                                               for k, v in figures.items()))
+        finally:
+            prom.stop()
+    for name in args.also:
+        prom = Prometheus(tsdb)
+        try:
+            out = prom.work / "report.json"
+            figures = run_report(prom, name, "5m", out)
+            figures["prometheus_vmhwm_mib"] = rss_kib(prom.proc.pid, "VmHWM") / 1024
+            figures["queries"] = json.loads(out.read_text())["report"]["queries"]
+            print(f"{name} (--step 5m): " + ", ".join(
+                f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
+        finally:
+            prom.stop()
+    walls = [r["wall_seconds"] for r in results]
+    print(json.dumps({"deployments": args.deployments, "pods": args.deployments * args.pods,
+                      "wall_seconds_median": float(np.median(walls)), "runs": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
