@@ -44,10 +44,10 @@ POLICIES: dict[str, HorizontalPolicy] = {
     "tortoise": HorizontalPolicy(recommender="tortoise"),
     "rikugame": HorizontalPolicy(recommender="rikugame", min_replicas=2, min_replicas_floor=2,
                                  min_replicas_cap=1000, max_replicas=1000, max_replicas_cap=1000,
-                                 max_target_utilization_percent=90, overload_budget_ratio=0.015),
+                                 max_target_utilization_percent=90, overload_budget_ratio=0.02),
     "rikugame-strict": HorizontalPolicy(recommender="rikugame", min_replicas=2, min_replicas_floor=2,
                                         min_replicas_cap=1000, max_replicas=1000, max_replicas_cap=1000,
-                                        max_target_utilization_percent=90, overload_budget_ratio=0.0005),
+                                        max_target_utilization_percent=90, overload_budget_ratio=0.0003),
 }
 """The scenario's policies: name → the HorizontalPolicy that ``decide_horizontal`` runs with."""
 DECIDE_INTERVAL_SECONDS = {"static": 3600}

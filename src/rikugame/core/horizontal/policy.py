@@ -88,7 +88,7 @@ class HorizontalPolicy(_Model):
     gathering_seconds: int = Field(7 * 86400, ge=0,
                                    description="History needed before anything changes (a week: every "
                                                "hour-of-week slot seen once).")
-    overload_budget_ratio: float = Field(0.015, gt=0.0, lt=0.5,
+    overload_budget_ratio: float = Field(0.02, gt=0.0, lt=0.5,
                                          description="Fraction of minutes rikugame accepts above the "
                                                      "request when it sizes its replica floor.")
     behavior: BehaviorSpec | None = Field(None, description="HPA behaviour to set (unset: the "

@@ -4,11 +4,13 @@ Overloaded minutes come from load jumps that arrive faster than a new pod gets r
 only after the jump, so the capacity that exists when it arrives decides. rikugame keeps minReplicas at
 a forecast of the next minute's load with a safety margin sized from the workload's own burstiness:
 
-* level L = mean total CPU usage (Σ over pods, observable) of the last ``LEVEL_MINUTES`` minutes;
-* noise model learned from the retained history (recomputed daily): load(t) − L(t−1) has variance
-  ≈ a × L (Poisson-like: request counts), and z = the (1 − overloadBudgetRatio) quantile of the
-  standardised residual (load − L) / sqrt(a × L) — no distribution is assumed;
-* minReplicas = ceil((L + z × sqrt(a × L)) / request): a pod at its request serves one request's worth;
+* level L = a weighted mean of the total CPU usage (Σ over pods, observable) of the last 1, 5, 20 and 60
+  minutes; the weights are picked daily among ``LEVELS`` as the ones that would have needed the fewest
+  pods on the retained history (4 weeks) at the same overload budget;
+* margin: load(t + 1) − L(t) scales like sqrt(L) (request counts are Poisson-like), so
+  z = the (1 − overloadBudgetRatio) quantile of (load(t + 1) − L(t)) / sqrt(L(t)) over that history —
+  no distribution is assumed;
+* minReplicas = ceil((L + z × sqrt(L)) / request), the highest over the last ``FLOOR_HOLD_MINUTES``;
 * the HPA target is the policy's upper bound, so the HPA adds pods only when load runs above the
   forecast (a sustained ramp); its 300 s window and default behaviour stay.
 """
@@ -19,6 +21,7 @@ import math
 
 import numpy as np
 
+from rikugame.core.histograms import FloatArray
 from rikugame.core.horizontal.history import HorizontalHistory
 from rikugame.core.horizontal.hpa import Behavior
 from rikugame.core.horizontal.recommending import (
@@ -28,32 +31,57 @@ from rikugame.core.horizontal.recommending import (
     register,
 )
 
-LEVEL_MINUTES = 20
+WINDOWS_MINUTES = (1, 5, 20, 60)
+LEVELS: tuple[tuple[float, ...], ...] = (
+    (0.0, 0.0, 1.0, 0.0),
+    (0.0, 0.0, 0.5, 0.5),
+    (0.2, 0.2, 0.2, 0.4),
+    (0.2, 0.0, 0.4, 0.4),
+)
+"""Candidate level weights over ``WINDOWS_MINUTES`` (the first: a plain 20-minute mean)."""
 REFIT_SECONDS = 86400
-FLOOR_HOLD_MINUTES = 1
-"""The floor is the highest of the last N minutes' forecasts (N > 1: fewer HPA writes)."""
+FLOOR_HOLD_MINUTES = 3
+"""The floor is the highest of the last N minutes' forecasts (N > 1: fewer HPA writes, more pods)."""
+MIN_FIT_MINUTES = 1440
 
 
-def noise_model(history: HorizontalHistory, budget_ratio: float,
-                level_minutes: int = LEVEL_MINUTES) -> tuple[float, float]:
-    """(a, z): variance ≈ a × level, z = the (1 − budget) quantile of standardised residuals."""
-    ts, usage, _, _ = history.recent(history.retention_minutes)
-    n = len(usage)
-    if n < level_minutes + 60:
-        return 1.0, 3.0
+def levels(usage: FloatArray, weights: tuple[float, ...]) -> FloatArray:
+    """The level after each minute i (from usage[..i]) for i ≥ the longest window − 1."""
+    longest = max(WINDOWS_MINUTES)
     csum = np.concatenate(([0.0], np.cumsum(usage)))
-    level = (csum[level_minutes:n] - csum[:n - level_minutes]) / level_minutes  # minutes [j, j+k)
-    ahead = usage[level_minutes:]
-    contiguous = ts[level_minutes:] - ts[:n - level_minutes] == level_minutes * 60
-    ok = contiguous & (level > 0)
-    if ok.sum() < 60:
-        return 1.0, 3.0
-    resid = ahead[ok] - level[ok]
-    a = float(np.mean(resid**2 / level[ok]))
-    if a <= 0:
-        return 1.0, 3.0
-    z = float(np.quantile(resid / np.sqrt(a * level[ok]), 1 - budget_ratio))
-    return a, max(z, 0.0)
+    end = np.arange(longest, len(usage) + 1)  # exclusive end of the window
+    out = np.zeros(len(end))
+    for w, k in zip(weights, WINDOWS_MINUTES, strict=True):
+        if w:
+            out += w * (csum[end] - csum[end - k]) / k
+    return out
+
+
+def fit(history: HorizontalHistory, budget_ratio: float,
+        request_cores: float) -> tuple[tuple[float, ...], float]:
+    """(level weights, z) that would have needed the fewest pods on the retained history."""
+    ts, usage, _, _ = history.recent(history.retention_minutes)
+    longest = max(WINDOWS_MINUTES)
+    if len(usage) < max(MIN_FIT_MINUTES, longest + 2):
+        return LEVELS[0], 3.0
+    # level after minute i predicts minute i + 1; both must be contiguous in time.
+    first = longest - 1
+    nxt = usage[first + 1:]
+    contiguous = ts[first + 1:] - ts[: len(ts) - first - 1] == longest * 60
+    best: tuple[float, tuple[float, ...], float] | None = None
+    for weights in LEVELS:
+        lv = levels(usage, weights)[:-1]
+        ok = contiguous & (lv > 0)
+        if ok.sum() < MIN_FIT_MINUTES // 2:
+            continue
+        root = np.sqrt(lv[ok])
+        z = max(float(np.quantile((nxt[ok] - lv[ok]) / root, 1 - budget_ratio)), 0.0)
+        pods = float(np.ceil((lv[ok] + z * root) / request_cores - 1e-9).sum())
+        if best is None or pods < best[0]:
+            best = (pods, weights, z)
+    if best is None:
+        return LEVELS[0], 3.0
+    return best[1], best[2]
 
 
 @register("rikugame")
@@ -61,22 +89,21 @@ def rikugame(ctx: HorizontalContext) -> HorizontalProposal:
     """Forecast floor for minReplicas, the policy's highest target, default behaviour."""
     h = ctx.history
     p = ctx.policy
+    request_cores = ctx.request_millicores / 1000
     fitted = h.cache.get("rikugame")
     if fitted is None or ctx.now - fitted[0] >= REFIT_SECONDS:
-        fitted = (ctx.now, *noise_model(h, p.overload_budget_ratio))
+        fitted = (ctx.now, *fit(h, p.overload_budget_ratio, request_cores))
         h.cache["rikugame"] = fitted
-    _, a, z = fitted
-    _, usage, _, _ = h.recent(LEVEL_MINUTES + FLOOR_HOLD_MINUTES - 1)
-    if len(usage) == 0:
-        usage = np.zeros(1)
-    window = min(LEVEL_MINUTES, len(usage))
-    csum = np.concatenate(([0.0], np.cumsum(usage)))
-    levels = (csum[window:] - csum[:-window]) / window  # the level at each of the last hold minutes
-    peak_level = float(levels.max())
-    level = float(levels[-1])
-    forecast = peak_level + z * math.sqrt(a * peak_level)
-    min_replicas = max(1, math.ceil(forecast * 1000 / ctx.request_millicores - 1e-9))
-    explanation = (f"minReplicas for load {level:.2f} + {z:.2f} × sqrt({a:.3f} × load) cores "
-                   f"(overload budget {p.overload_budget_ratio:.1%} of minutes)")
+    _, weights, z = fitted
+    longest = max(WINDOWS_MINUTES)
+    _, usage, _, _ = h.recent(longest + FLOOR_HOLD_MINUTES - 1)
+    if len(usage) < longest:
+        usage = np.concatenate((np.full(longest - len(usage), usage.mean() if len(usage) else 0.0), usage))
+    lv = np.maximum(levels(usage, weights), 0.0)
+    forecast = float((lv + z * np.sqrt(lv)).max())
+    min_replicas = max(1, math.ceil(forecast / request_cores - 1e-9))
+    explanation = (f"minReplicas for load {float(lv[-1]):.2f} + {z:.2f} × sqrt(load) cores "
+                   f"(level weights {weights} over {WINDOWS_MINUTES} min; overload budget "
+                   f"{p.overload_budget_ratio:.1%} of minutes)")
     return HorizontalProposal(p.max_target_utilization_percent, min_replicas, p.max_replicas,
                               policy_behavior(p, Behavior()), explanation)
