@@ -16,9 +16,9 @@ import numpy as np
 import promdata
 import pytest
 import yaml
+from prom_env import END, MIB, PromServer, free_port
 from typer.testing import CliRunner
 
-from conftest import END, MIB, PromServer, free_port
 from rikugame.cli import app
 from rikugame.core.samples import UsageSamples
 from rikugame.core.tuning import VerticalTuning

@@ -156,7 +156,8 @@ def recommend(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per query.")] = 120.0,
     retries: Annotated[int, typer.Option("--retries", help="Retries on 5xx, timeouts, connection errors.")]
     = 4,
-    max_pods_per_query: Annotated[int, typer.Option("--max-pods-per-query", help="Batch size.")] = 250,
+    max_pods_per_query: Annotated[int, typer.Option(
+        "--max-pods-per-query", help="Pods per usage query (bounds Prometheus memory).")] = 100,
     kubeconfig: Annotated[Path | None, typer.Option(
         "--kubeconfig", help="Not supported yet: workloads always come from kube-state-metrics.")] = None,
 ) -> None:

@@ -71,7 +71,7 @@ class ReportOptions:
     min_history_seconds: int | None = None
     cpu_price: float = DEFAULT_CPU_PRICE
     memory_price: float = DEFAULT_MEMORY_PRICE
-    max_pods_per_query: int = 250
+    max_pods_per_query: int = 100
     kinds: frozenset[str] | None = None
     use_summaries: bool = True
     """Let recommenders that can take window statistics get them from Prometheus (exact and fast)."""
