@@ -1,0 +1,49 @@
+"""rikugame's horizontal recommender: the floor follows the load with a margin fitted to the overload budget."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rikugame.core.horizontal import HorizontalHistory, HorizontalPolicy, HPASettings, decide_horizontal
+from rikugame.core.horizontal import rikugame as rk
+
+T0 = 1_700_352_000
+
+
+def _history(level_cores: float, days: int = 8, seed: int = 7) -> HorizontalHistory:
+    rng = np.random.default_rng(seed)
+    h = HorizontalHistory(retention_minutes=days * 1440)
+    ready = 10
+    for minute in range(days * 1440):
+        total = rng.poisson(level_cores * 10) / 10  # Poisson-like noise around the level
+        h.observe(T0 + 60 * minute, ready, float(ready), total / ready)
+    return h
+
+
+def test_fitted_margin_meets_the_budget_in_sample() -> None:
+    h = _history(8.0)
+    weights, z = rk.fit(h, 0.02, 1.0)
+    _, usage, _, _ = h.recent(h.retention_minutes)
+    lv = rk.levels(usage, weights)[:-1]
+    nxt = usage[max(rk.WINDOWS_MINUTES):]
+    exceed = float(np.mean(nxt > lv + z * np.sqrt(lv)))
+    assert 0.015 <= exceed <= 0.025
+    assert weights in rk.LEVELS
+
+
+def test_a_larger_budget_gives_a_lower_floor_and_more_load_a_higher_one() -> None:
+    now = T0 + 8 * 86400
+    policy = HorizontalPolicy(recommender="rikugame", min_replicas_floor=1, min_replicas_cap=1000,
+                              max_replicas=1000, max_replicas_cap=1000)
+
+    def floor(level: float, budget: float) -> int:
+        h = _history(level)
+        d = decide_horizontal(h, HPASettings(70, 2, 1000), policy.model_copy(
+            update={"overload_budget_ratio": budget}), now, replicas=10, request_millicores=1000)
+        # It aims at the highest target (90 %), raised by at most 5 points per day from 70 %.
+        assert d.proposal is not None and d.proposal.target_utilization_percent == 90
+        assert d.settings.target_utilization_percent == 75
+        return d.settings.min_replicas
+
+    assert floor(8.0, 0.001) > floor(8.0, 0.05)
+    assert floor(16.0, 0.02) > floor(8.0, 0.02) >= 9  # above the mean load of 8 cores
