@@ -99,10 +99,16 @@ def rikugame(ctx: HorizontalContext) -> HorizontalProposal:
     _, usage, _, _ = h.recent(longest + FLOOR_HOLD_MINUTES - 1)
     if len(usage) < longest:
         usage = np.concatenate((np.full(longest - len(usage), usage.mean() if len(usage) else 0.0), usage))
-    lv = np.maximum(levels(usage, weights), 0.0)
-    forecast = float((lv + z * np.sqrt(lv)).max())
+    csum = [0.0, *np.cumsum(usage).tolist()]
+    n = len(usage)
+    forecast = 0.0
+    level = 0.0
+    for end in range(max(longest, n - FLOOR_HOLD_MINUTES + 1), n + 1):  # the last hold minutes
+        level = max(0.0, sum(w * (csum[end] - csum[end - k]) / k
+                             for w, k in zip(weights, WINDOWS_MINUTES, strict=True) if w))
+        forecast = max(forecast, level + z * math.sqrt(level))
     min_replicas = max(1, math.ceil(forecast / request_cores - 1e-9))
-    explanation = (f"minReplicas for load {float(lv[-1]):.2f} + {z:.2f} × sqrt(load) cores "
+    explanation = (f"minReplicas for load {level:.2f} + {z:.2f} × sqrt(load) cores "
                    f"(level weights {weights} over {WINDOWS_MINUTES} min; overload budget "
                    f"{p.overload_budget_ratio:.1%} of minutes)")
     return HorizontalProposal(p.max_target_utilization_percent, min_replicas, p.max_replicas,
