@@ -192,3 +192,18 @@ def test_coverage_from_bins() -> None:
     count, first, last = kp.coverage_from_bins(ends, np.array([0.0, 30.0, 60.0, 30.0]), 3600)
     assert (count, first, last) == (120, 7200 - 1800, 10800 + 1800)
     assert kp.coverage_from_bins(ends, np.zeros(4), 3600) == (0, -1, -1)
+
+
+def test_fast_matrix_parser_matches_json() -> None:
+    from rikugame.sources.prometheus import parse_matrix_fast
+
+    body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"pod": "a", "odd": 'x]]}"values":['}, "values": [[100, "1.5"], [160.5, "NaN"]]},
+        {"metric": {"pod": "empty"}, "values": []},
+        {"metric": {}, "values": [[200, "+Inf"]]}]}}, separators=(",", ":")).encode()
+    series = parse_matrix_fast(body)
+    assert series is not None and [s.labels.get("pod") for s in series] == ["a", None]
+    assert series[0].labels["odd"] == 'x]]}"values":['
+    np.testing.assert_array_equal(series[0].timestamps, [100, 160])
+    assert series[0].values[0] == 1.5 and np.isnan(series[0].values[1]) and series[1].values[0] == np.inf
+    assert parse_matrix_fast(b'{"status":"success","data":{"resultType":"vector","result":[]}}') is None
