@@ -226,3 +226,4 @@ class WindowedMax:
     def state(self) -> dict[str, Any]:
         """JSON-ready state (for checkpoints)."""
         return {"slotIds": self.slot_ids.tolist(), "slotMax": self.slot_max.tolist()}
+

@@ -1,10 +1,11 @@
 """``rikugame``: our default recommender (pure).
 
-CPU — a per-container arg-min ensemble (``ensemble``; Autopilot's ML recommender idea): twelve
-candidate models (P90/P95/P98/P99 of 12 h and 72 h half-life histograms, × 1.0/1.15/1.3) are charged
-for the contention (samples above) and the slack (capacity unused) they would have caused, and each
-container gets the cheapest for its own usage; a decrease takes effect only after the lower value has
-held for ``cpu_hold_seconds`` (Autopilot's "max over a recent window" against churn).
+CPU — a per-container arg-min ensemble (``ensemble``; Autopilot's ML recommender idea): 36 candidate
+models (P90/P95/P98/P99 of 12 h, 24 h and 72 h half-life histograms, × 1.0/1.15/1.3) are charged for the
+contention (share of samples above them, × ``cpu_overrun_weight``) and the slack (unused capacity
+relative to usage) they would have caused. Every container starts on VPA's model (P90 of 24 h × 1.15)
+and moves to another only when it is at least ``switch_margin`` cheaper for its own usage; a decrease
+waits an hour (the maximum over the last hour is held, as Autopilot does against churn).
 
 Memory — the maximum over the last ``memory_window_seconds`` plus a headroom of
 max(10 % of it, min(512 MiB, the peak itself)). A fixed byte headroom is what makes this cheaper and
@@ -54,9 +55,12 @@ class RikugameRecommender:
 
     rows: int
     cpu_overrun_weight: float = 25.0
+    cpu_deficit_weight: float = 0.0
+    cpu_half_lives_seconds: tuple[float, ...] = (12 * HOUR, 24 * HOUR, 72 * HOUR)
+    cpu_start_like_vpa: bool = True
     cost_half_life_seconds: float = 7 * DAY
-    switch_margin: float = 0.1
-    cpu_hold_seconds: int = 6 * HOUR
+    switch_margin: float = 0.2
+    cpu_hold_seconds: int = HOUR
     memory_window_seconds: int = 7 * DAY
     memory_headroom_fraction: float = 0.10
     memory_headroom_cap_bytes: float = 512.0 * MIB
@@ -68,11 +72,15 @@ class RikugameRecommender:
 
     def __post_init__(self) -> None:
         self.coverage = Coverage(self.rows)
-        self.cpu_signals = [SampleHistogram(CPU_LAYOUT, self.rows, hl) for hl in (12 * HOUR, 72 * HOUR)]
-        candidates = [percentile_candidate(s, q, m) for s in self.cpu_signals
-                      for q in (0.9, 0.95, 0.98, 0.99) for m in (1.0, 1.15, 1.3)]
+        self.cpu_signals = [SampleHistogram(CPU_LAYOUT, self.rows, hl) for hl in self.cpu_half_lives_seconds]
+        grid = [(s, q, m) for s in self.cpu_signals for q in (0.9, 0.95, 0.98, 0.99) for m in (1.0, 1.15, 1.3)]
+        candidates = [percentile_candidate(s, q, m) for s, q, m in grid]
+        default = next((i for i, (s, q, m) in enumerate(grid)
+                        if s.half_life_seconds == 24 * HOUR and q == 0.9 and m == 1.15), -1)
         self.cpu = ArgMinEnsemble(self.rows, candidates, self.cpu_overrun_weight,
-                                  self.cost_half_life_seconds, self.switch_margin)
+                                  self.cost_half_life_seconds, self.switch_margin,
+                                  deficit_weight=self.cpu_deficit_weight,
+                                  default_choice=default if self.cpu_start_like_vpa else -1)
         self.cpu_recent = WindowedMax(self.rows, self.cpu_hold_seconds, HOUR)
         self.memory_peak = WindowedMax(self.rows, self.memory_window_seconds, HOUR)
 
