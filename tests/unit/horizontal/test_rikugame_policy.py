@@ -47,3 +47,12 @@ def test_a_larger_budget_gives_a_lower_floor_and_more_load_a_higher_one() -> Non
 
     assert floor(8.0, 0.001) > floor(8.0, 0.05)
     assert floor(16.0, 0.02) > floor(8.0, 0.02) >= 9  # above the mean load of 8 cores
+
+
+def test_last_total_usage_wraps_around_the_ring() -> None:
+    h = HorizontalHistory(retention_minutes=5)
+    for minute in range(7):
+        h.observe(T0 + 60 * minute, 1, 1.0, float(minute))
+    assert h.last_total_usage(3).tolist() == [4.0, 5.0, 6.0]
+    assert h.last_total_usage(10).tolist() == [2.0, 3.0, 4.0, 5.0, 6.0]
+    assert h.last_total_usage(10).tolist() == h.recent(10)[1].tolist()

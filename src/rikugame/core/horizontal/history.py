@@ -132,6 +132,16 @@ class HorizontalHistory:
         idx = (np.arange(self.count - n, self.count) % self.retention_minutes)
         return self.timestamps[idx], self.total_usage_cores[idx], self.ready_pods[idx], self.replicas[idx]
 
+    def last_total_usage(self, minutes: int) -> FloatArray:
+        """Total CPU usage (cores) of the last ``minutes`` samples, oldest first (cheap: slices)."""
+        n = min(minutes, self.count, self.retention_minutes)
+        start = (self.count - n) % self.retention_minutes
+        if start + n <= self.retention_minutes:
+            return self.total_usage_cores[start:start + n]
+        head = self.total_usage_cores[start:]
+        out: FloatArray = np.concatenate((head, self.total_usage_cores[: n - len(head)]))
+        return out
+
     def usage_percentile_cores(self, q: float) -> float:
         """Percentile of per-pod CPU usage (pod-weighted, 24 h half-life)."""
         self._flush()

@@ -92,11 +92,15 @@ def rikugame(ctx: HorizontalContext) -> HorizontalProposal:
     request_cores = ctx.request_millicores / 1000
     fitted = h.cache.get("rikugame")
     if fitted is None or ctx.now - fitted[0] >= REFIT_SECONDS:
-        fitted = (ctx.now, *fit(h, p.overload_budget_ratio, request_cores))
+        weights, z = fit(h, p.overload_budget_ratio, request_cores)
+        terms = [(w / k, k) for w, k in zip(weights, WINDOWS_MINUTES, strict=True) if w]
+        note = (f"{z:.2f} × sqrt(load) cores (level weights {weights} over {WINDOWS_MINUTES} min; "
+                f"overload budget {p.overload_budget_ratio:.1%} of minutes)")
+        fitted = (ctx.now, terms, z, note)
         h.cache["rikugame"] = fitted
-    _, weights, z = fitted
+    _, terms, z, note = fitted
     longest = max(WINDOWS_MINUTES)
-    _, usage, _, _ = h.recent(longest + FLOOR_HOLD_MINUTES - 1)
+    usage = h.last_total_usage(longest + FLOOR_HOLD_MINUTES - 1)
     if len(usage) < longest:
         usage = np.concatenate((np.full(longest - len(usage), usage.mean() if len(usage) else 0.0), usage))
     csum = [0.0, *np.cumsum(usage).tolist()]
@@ -104,12 +108,12 @@ def rikugame(ctx: HorizontalContext) -> HorizontalProposal:
     forecast = 0.0
     level = 0.0
     for end in range(max(longest, n - FLOOR_HOLD_MINUTES + 1), n + 1):  # the last hold minutes
-        level = max(0.0, sum(w * (csum[end] - csum[end - k]) / k
-                             for w, k in zip(weights, WINDOWS_MINUTES, strict=True) if w))
+        level = 0.0
+        for scale, k in terms:
+            level += scale * (csum[end] - csum[end - k])
+        level = max(level, 0.0)
         forecast = max(forecast, level + z * math.sqrt(level))
     min_replicas = max(1, math.ceil(forecast / request_cores - 1e-9))
-    explanation = (f"minReplicas for load {level:.2f} + {z:.2f} × sqrt(load) cores "
-                   f"(level weights {weights} over {WINDOWS_MINUTES} min; overload budget "
-                   f"{p.overload_budget_ratio:.1%} of minutes)")
+    explanation = f"minReplicas for load {level:.2f} + {note}"
     return HorizontalProposal(p.max_target_utilization_percent, min_replicas, p.max_replicas,
                               policy_behavior(p, Behavior()), explanation)
