@@ -47,8 +47,6 @@ class ArgMinEnsemble:
     instead of counting samples (CPU: contention is proportional to time over)."""
     default_choice: int = -1
     """Candidate every row starts with (-1: the cheapest at the first read-out)."""
-    deficit_weight: float = 0.0
-    """Also charge the usage above the candidate (Σ max(usage − value, 0) / Σ usage) × this weight."""
     values: FloatArray = field(init=False)
     overrun: FloatArray = field(init=False)
     underrun: FloatArray = field(init=False)
@@ -62,7 +60,6 @@ class ArgMinEnsemble:
         self.values = np.full((m, self.rows), np.nan)
         self.overrun = np.zeros((m, self.rows))
         self.underrun = np.zeros((m, self.rows))
-        self.deficit = np.zeros((m, self.rows))
         self.samples = np.zeros(self.rows)
         self.usage = np.zeros(self.rows)
         self.chosen = np.full(self.rows, self.default_choice, dtype=np.int64)
@@ -83,19 +80,17 @@ class ArgMinEnsemble:
             over = np.bincount(r, weights=(v > standing[m]).astype(np.float64), minlength=self.rows)
             self.overrun[m] += (over > 0) if self.overrun_per_period else over
             self.underrun[m] += np.bincount(r, weights=np.maximum(standing[m] - v, 0.0), minlength=self.rows)
-            if self.deficit_weight:
-                self.deficit[m] += np.bincount(r, weights=np.maximum(v - standing[m], 0.0), minlength=self.rows)
 
     def choose(self, now: int) -> tuple[FloatArray, IntArray]:
         """Read every candidate at ``now``, update the per-row choice, return (values, choice)."""
         if self.last_update is not None and now > self.last_update:
             factor = math.exp2(-(now - self.last_update) / self.cost_half_life_seconds)
-            for acc in (self.overrun, self.underrun, self.deficit, self.samples, self.usage):
+            for acc in (self.overrun, self.underrun, self.samples, self.usage):
                 acc *= factor
         self.last_update = now
         self.values = np.vstack([c.read(now) for c in self.candidates])
         cost = (self.overrun_weight * self.overrun / np.maximum(self.samples, 1e-9)
-                + (self.underrun + self.deficit_weight * self.deficit) / np.maximum(self.usage, 1e-12))
+                + self.underrun / np.maximum(self.usage, 1e-12))
         best = np.argmin(cost, axis=0)
         rows = np.arange(self.rows)
         current = self.chosen

@@ -55,7 +55,6 @@ class RikugameRecommender:
 
     rows: int
     cpu_overrun_weight: float = 25.0
-    cpu_deficit_weight: float = 0.0
     cpu_half_lives_seconds: tuple[float, ...] = (12 * HOUR, 24 * HOUR, 72 * HOUR)
     cpu_start_like_vpa: bool = True
     cost_half_life_seconds: float = 7 * DAY
@@ -79,7 +78,6 @@ class RikugameRecommender:
                         if s.half_life_seconds == 24 * HOUR and q == 0.9 and m == 1.15), -1)
         self.cpu = ArgMinEnsemble(self.rows, candidates, self.cpu_overrun_weight,
                                   self.cost_half_life_seconds, self.switch_margin,
-                                  deficit_weight=self.cpu_deficit_weight,
                                   default_choice=default if self.cpu_start_like_vpa else -1)
         self.cpu_recent = WindowedMax(self.rows, self.cpu_hold_seconds, HOUR)
         self.memory_peak = WindowedMax(self.rows, self.memory_window_seconds, HOUR)
