@@ -67,13 +67,28 @@ def trace_files(path: Path) -> list[Path]:
     return files
 
 
+USED_COLUMNS = ("timestamp", "entity", "cpu_cores", "cpu_percent_avg", "memory_bytes")
+
+
 def _read_table(path: Path) -> pa.Table:
+    """Read only the columns a trace uses (Bitbrains files carry several more)."""
     try:
         if path.suffix == ".csv":
             return pacsv.read_csv(path)
-        return pq.read_table(path)
+        names = pq.read_schema(path).names
+        return pq.read_table(path, columns=[c for c in names if c in USED_COLUMNS], read_dictionary=["entity"])
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"cannot read trace {path}: {exc}") from exc
+
+
+ENTITY_TYPE = pa.dictionary(pa.int32(), pa.string())
+
+
+def _as_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Entity names as dictionary<int32, string> (Parquet is read that way; CSV is encoded here)."""
+    if pa.types.is_dictionary(column.type):
+        return column.cast(ENTITY_TYPE)
+    return pc.dictionary_encode(pc.cast(column, pa.string())).cast(ENTITY_TYPE)
 
 
 def load_trace(path: str | Path, *, max_entities: int | None = None) -> Trace:
@@ -97,17 +112,17 @@ def load_trace(path: str | Path, *, max_entities: int | None = None) -> Trace:
             mem = pa.nulls(table.num_rows, pa.float64())
         tables.append(pa.table({
             "timestamp": pc.cast(table["timestamp"], pa.int64()),
-            "entity": pc.cast(table["entity"], pa.string()),
+            "entity": _as_dictionary(table["entity"]),
             "cpu": cpu,
             "mem": mem,
         }))
-    table = pa.concat_tables(tables)
+    table = pa.concat_tables(tables).unify_dictionaries()
     if table.num_rows == 0:
         raise InputError(f"trace {path} has no rows")
     table = table.filter(pc.invert(pc.is_null(table["cpu"], nan_is_null=True)))
     if table.num_rows == 0:
         raise InputError(f"trace {path} has no row with a CPU value")
-    encoded = pc.dictionary_encode(table["entity"]).combine_chunks()
+    encoded = table["entity"].combine_chunks()
     dictionary = encoded.dictionary.to_pylist()
     order_names = np.argsort(np.array(dictionary, dtype=object))
     rank = np.empty(len(dictionary), dtype=np.int64)
