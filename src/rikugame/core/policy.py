@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic.alias_generators import to_camel
 
 from rikugame.core import quantities
+from rikugame.core.horizontal.policy import HorizontalPolicy
 
 
 class UpdateMode(enum.StrEnum):
@@ -168,6 +169,8 @@ class TunerSpec(_Model):
     bounds: ResourceBounds = Field(default_factory=ResourceBounds)
     vertical: VerticalGuardrails = Field(default_factory=VerticalGuardrails)
     limits: Limits = Field(default_factory=Limits)
+    horizontal: HorizontalPolicy | None = Field(
+        None, description="HPA tuning (target, min/max replicas, behaviour); absent: the HPA is left alone.")
 
     def container_policy(self, name: str) -> ContainerPolicy:
         """The overrides for container ``name`` (defaults when none are given)."""

@@ -123,6 +123,14 @@ def test_invalid_policy_is_rejected_naming_the_field(patch, field):
         spec(**patch)
 
 
+def test_horizontal_policy_is_part_of_the_tuner_spec():
+    assert spec().horizontal is None
+    s = spec(horizontal={"minReplicas": 4, "maxReplicas": 40})
+    assert s.horizontal is not None and s.horizontal.min_replicas == 4
+    with pytest.raises(ValidationError, match="minReplicas"):
+        spec(horizontal={"minReplicas": 0})
+
+
 def test_tuning_decides_without_changing_state_until_applied():
     t = VerticalTuning(1, spec())
     ts = T0 + np.arange(12) * 300
