@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rikugame.core.horizontal.history import HorizontalHistory
 from rikugame.core.horizontal.hpa import Behavior, HPASettings
 from rikugame.core.horizontal.policy import HorizontalPolicy
+from rikugame.core.registry import Registry
 
 
 class HorizontalReason(enum.IntFlag):
@@ -72,33 +73,11 @@ class HorizontalProposal:
 
 
 HorizontalRecommender = Callable[[HorizontalContext], HorizontalProposal]
-_REGISTRY: dict[str, HorizontalRecommender] = {}
+REGISTRY: Registry[HorizontalRecommender] = Registry("horizontal recommender")
+register = REGISTRY.register
+names = REGISTRY.names
+get = REGISTRY.get
 
-
-def register(name: str) -> Callable[[HorizontalRecommender], HorizontalRecommender]:
-    """Decorator: make a horizontal recommender available under ``name``."""
-
-    def decorate(recommender: HorizontalRecommender) -> HorizontalRecommender:
-        if name in _REGISTRY:
-            raise ValueError(f"horizontal recommender {name!r} registered twice")
-        _REGISTRY[name] = recommender
-        return recommender
-
-    return decorate
-
-
-def names() -> list[str]:
-    """Registered horizontal recommender names, sorted."""
-    return sorted(_REGISTRY)
-
-
-def get(name: str) -> HorizontalRecommender:
-    """The recommender ``name``; KeyError lists the valid names."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        valid = ", ".join(names())
-        raise KeyError(f"unknown horizontal recommender {name!r}; choose one of: {valid}") from None
 
 
 def policy_behavior(policy: HorizontalPolicy, default: Behavior) -> Behavior:

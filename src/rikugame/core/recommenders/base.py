@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rikugame.core.histograms import FloatArray, IntArray
+from rikugame.core.registry import Registry
 from rikugame.core.samples import UsageSamples
 
 BoolArray = npt.NDArray[np.bool_]
@@ -79,30 +80,11 @@ class Coverage:
 
 
 RecommenderFactory = Callable[..., Recommender]
-_REGISTRY: dict[str, RecommenderFactory] = {}
-
-
-def register(name: str) -> Callable[[RecommenderFactory], RecommenderFactory]:
-    """Class decorator: make a recommender available under ``name``."""
-
-    def decorate(factory: RecommenderFactory) -> RecommenderFactory:
-        if name in _REGISTRY:
-            raise ValueError(f"recommender {name!r} registered twice")
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
-
-
-def names() -> list[str]:
-    """Registered recommender names, sorted."""
-    return sorted(_REGISTRY)
+REGISTRY: Registry[RecommenderFactory] = Registry("recommender")
+register = REGISTRY.register
+names = REGISTRY.names
 
 
 def create(name: str, rows: int, **settings: Any) -> Recommender:
     """A new recommender ``name`` for ``rows`` containers; KeyError lists the valid names."""
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown recommender {name!r}; choose one of: {', '.join(names())}") from None
-    return factory(rows=rows, **settings)
+    return REGISTRY.get(name)(rows=rows, **settings)
