@@ -337,13 +337,16 @@ def prometheus_rate(ts: np.ndarray, values: np.ndarray, eval_times: np.ndarray,
 
 
 def krr_reference(pods: Sequence[Pod], *, end: int, history_seconds: int, step: int = 60,
-                  rate_window: int = 300, percentile: float = 0.95) -> dict[tuple[str, str], tuple[int, int]]:
+                  rate_window: int = 300, percentile: float = 0.95,
+                  min_history_seconds: int = 3 * 3600) -> dict[tuple[str, str], tuple[int, int] | None]:
     """KRR ``simple`` computed directly from the data: per workload, CPU = max over pods of the P95 of
     the pod's ``rate`` (evaluated every ``step`` over the history), memory = max working set × 1.15;
-    ceil to 1m / 1Mi; floors 10m / 100Mi. Returns {(namespace, workload): (millicores, bytes)}."""
+    ceil to 1m / 1Mi; floors 10m / 100Mi. Returns {(namespace, workload): (millicores, bytes) or None
+    when the workload has no data}."""
     mib = 2**20
     evals = np.arange(-(-(end - history_seconds) // step) * step, end + 1, step)
     per: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    span: dict[tuple[str, str], list[int]] = {}
     for p in pods:
         ts = p.sample_times()
         rate = prometheus_rate(ts, p.cpu_counter(), evals, rate_window)
@@ -352,10 +355,20 @@ def krr_reference(pods: Sequence[Pod], *, end: int, history_seconds: int, step: 
         in_window = (ts >= end - history_seconds) & (ts <= end) & ~np.isnan(p.memory_bytes)
         mem = float(p.memory_bytes[in_window].max()) if in_window.any() else np.nan
         per.setdefault((p.namespace, p.workload), []).append((p95, mem))
-    out = {}
+        seen = ts[in_window]
+        if len(seen):
+            first_last = span.setdefault((p.namespace, p.workload), [int(seen[0]), int(seen[-1])])
+            first_last[0] = min(first_last[0], int(seen[0]))
+            first_last[1] = max(first_last[1], int(seen[-1]))
+    out: dict[tuple[str, str], tuple[int, int] | None] = {}
     for key, vals in per.items():
-        cpu = np.nanmax([v[0] for v in vals])
-        mem = np.nanmax([v[1] for v in vals])
+        cpus = [v[0] for v in vals if not np.isnan(v[0])]
+        mems = [v[1] for v in vals if not np.isnan(v[1])]
+        first_last = span.get(key)
+        if not cpus or not mems or first_last is None or first_last[1] - first_last[0] < min_history_seconds:
+            out[key] = None  # no data, or less than KRR's 3 hours: no recommendation
+            continue
+        cpu, mem = max(cpus), max(mems)
         cpu_m = max(int(np.ceil(round(cpu * 1000, 6))), 10)
         mem_b = max(int(np.ceil(mem * 1.15 / mib)) * mib, 100 * mib)
         out[key] = (cpu_m, mem_b)

@@ -48,10 +48,12 @@ def test_krr_simple_matches_krr_definition_computed_from_the_data(prometheus: Pr
     rows = by_workload(report)
     assert set(rows) == {f"{ns}/{w}" for ns, w in reference}
     assert report.path == "summary"
-    for (ns, workload), (cpu_m, mem_b) in reference.items():
+    for (ns, workload), ref in reference.items():
         row = rows[f"{ns}/{workload}"]
         if workload == "fresh":
             continue
+        assert ref is not None
+        cpu_m, mem_b = ref
         assert row.sufficient, workload
         assert abs(row.cpu_request_recommended - cpu_m) <= 1, (workload, row.cpu_request_recommended, cpu_m)
         ours_mib = -(-row.memory_request_recommended // MIB)
@@ -59,8 +61,9 @@ def test_krr_simple_matches_krr_definition_computed_from_the_data(prometheus: Pr
         assert row.memory_limit_recommended == row.memory_request_recommended  # memory limit = request
     # Two pods replaying different windows: the workload takes the larger pod's P95, not the pooled one.
     web = [p for p in prometheus.pods if p.workload == "web"]
-    per_pod = [promdata.krr_reference([p], end=END, history_seconds=HISTORY)[("shop", "web")][0] for p in web]
-    assert rows["shop/web"].cpu_request_recommended in range(max(per_pod) - 1, max(per_pod) + 2)
+    per_pod = [promdata.krr_reference([p], end=END, history_seconds=HISTORY)[("shop", "web")] for p in web]
+    per_pod_cpu = [ref[0] for ref in per_pod if ref is not None]
+    assert rows["shop/web"].cpu_request_recommended in range(max(per_pod_cpu) - 1, max(per_pod_cpu) + 2)
 
 
 def test_counter_restarts_and_gaps_do_not_distort_cpu(prometheus: PromServer) -> None:

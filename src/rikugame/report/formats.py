@@ -54,7 +54,8 @@ def header(report: Report) -> dict[str, Any]:
         "cpu": report.cpu_explanation, "memory": report.memory_explanation,
         "cpuPricePerCoreHour": report.cpu_price, "memoryPricePerGiBHour": report.memory_price,
         "monthlySaving": round(report.total_saving(), 2), "queries": report.queries,
-        "elapsedSeconds": round(report.elapsed_seconds, 3), "path": report.path,
+        "elapsedSeconds": round(report.elapsed_seconds, 3), "stageSeconds": report.stage_seconds,
+        "path": report.path, "responseBytes": report.response_bytes,
     }
 
 

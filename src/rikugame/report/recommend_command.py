@@ -152,12 +152,12 @@ def recommend(
     client_cert: Annotated[Path | None, typer.Option("--client-cert", help="Client certificate (mTLS).")]
     = None,
     client_key: Annotated[Path | None, typer.Option("--client-key", help="Client key (mTLS).")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", help="Queries in flight at once.")] = 4,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Queries in flight at once.")] = 3,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per query.")] = 120.0,
     retries: Annotated[int, typer.Option("--retries", help="Retries on 5xx, timeouts, connection errors.")]
     = 4,
     max_pods_per_query: Annotated[int, typer.Option(
-        "--max-pods-per-query", help="Pods per usage query (bounds Prometheus memory).")] = 100,
+        "--max-pods-per-query", help="Pods per usage query (bounds Prometheus memory).")] = 25,
     kubeconfig: Annotated[Path | None, typer.Option(
         "--kubeconfig", help="Not supported yet: workloads always come from kube-state-metrics.")] = None,
 ) -> None:

@@ -71,7 +71,7 @@ class ReportOptions:
     min_history_seconds: int | None = None
     cpu_price: float = DEFAULT_CPU_PRICE
     memory_price: float = DEFAULT_MEMORY_PRICE
-    max_pods_per_query: int = 100
+    max_pods_per_query: int = 25
     kinds: frozenset[str] | None = None
     use_summaries: bool = True
     """Let recommenders that can take window statistics get them from Prometheus (exact and fast)."""
@@ -127,6 +127,8 @@ class Report:
     elapsed_seconds: float = 0.0
     path: str = ""
     """``summary`` (window statistics computed by Prometheus) or ``samples`` (every sample streamed)."""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of discovery, usage queries and the decision core."""
 
     def total_saving(self) -> float:
         """Monthly saving over all rows with a recommendation."""
@@ -186,6 +188,8 @@ def assemble(fleet: kp.Fleet, decisions: VerticalDecisions, sufficient: np.ndarr
         if not ok:
             notes.append(f"too little history ({decisions.history_seconds[i] / 3600:.1f} h): "
                          "no recommendation")
+        if ok and int(decisions.cpu.reasons[i] | decisions.memory.reasons[i]) & int(Reason.STALE_METRICS):
+            notes.append("no recent usage sample: nothing is lowered (stale-metrics guardrail)")
         if np.any(fleet.oom_rows == i):
             notes.append("OOM-killed in the window")
         if pods == 0:
@@ -234,6 +238,7 @@ async def build_report(settings: PrometheusSettings, scope: kp.Scope, options: R
         fleet = await kp.discover(prom, scope, end=end, history_seconds=options.history_seconds,
                                   kinds=options.kinds)
         report_progress("discovering workloads", 1, 1)
+        t_discovered = time.perf_counter()
         tuning = VerticalTuning(len(fleet), spec, recommender_settings=rec_settings)
         tuning.set_current(fleet.cpu_request_millicores, fleet.memory_request_bytes)
         batches = kp.plan_batches(fleet, scope, max_pods=options.max_pods_per_query)
@@ -270,9 +275,11 @@ async def build_report(settings: PrometheusSettings, scope: kp.Scope, options: R
             await kp.stream_samples(prom, fleet, scope, queries, start=start, end=end,
                                     step_seconds=options.step_seconds, batches=batches, consume=consume,
                                     on_chunk=chunk_done)
+        t_usage = time.perf_counter()
         if len(fleet.oom_rows):
             tuning.record_oom(fleet.oom_rows, fleet.oom_timestamps, fleet.oom_limit_bytes)
         decisions = tuning.decide(end)
+        t_core = time.perf_counter()
         stats_q = prom.stats
     sufficient = (decisions.cpu.reasons & int(Reason.INSUFFICIENT_HISTORY)) == 0
     rows = assemble(fleet, decisions, sufficient, spec, cpu_price=options.cpu_price,
@@ -282,4 +289,6 @@ async def build_report(settings: PrometheusSettings, scope: kp.Scope, options: R
                   cpu_explanation=decisions.cpu_explanation, memory_explanation=decisions.memory_explanation,
                   cpu_price=options.cpu_price, memory_price=options.memory_price, queries=stats_q.queries,
                   response_bytes=stats_q.response_bytes, elapsed_seconds=time.perf_counter() - started,
-                  path=path)
+                  path=path, stage_seconds={"discovery": round(t_discovered - started, 3),
+                                            "usage": round(t_usage - t_discovered, 3),
+                                            "core": round(t_core - t_usage, 3)})

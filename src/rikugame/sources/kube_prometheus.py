@@ -202,23 +202,40 @@ async def discover(prom: PrometheusClient, scope: Scope, *, end: int, history_se
         "oom": f"min by ({by}namespace, pod, container) (min_over_time(timestamp({oom_selector} == 1)"
                f"[{duration(history_seconds)}:5m]))",
     }
-    # Chunks from the oldest to the newest: (evaluation time, range).
+    # Chunks from the newest to the oldest: (evaluation time, range).
     chunks: list[tuple[int, int]] = []
     t = end
     while t > end - history_seconds:
         length = min(chunk_seconds, t - (end - history_seconds))
         chunks.append((t, length))
         t -= length
-    chunks.reverse()
-    jobs: list[tuple[str, str, int]] = [(name, build(duration(length)), at)
-                                        for name, build in ranged.items() for at, length in chunks]
-    jobs += [(name, promql, end) for name, promql in single.items()]
-    answers = await asyncio.gather(*(prom.query(promql, at) for _, promql, at in jobs))
+    # Which pods existed needs every chunk; settings need only the newest chunk that has them, so older
+    # chunks are read for settings only while some workload still has none (e.g. it has no pod now).
+    presence = {name: ranged[name] for name in ("pod_owner", "rs_owner", "job_owner", "selected")
+                if name in ranged}
+    settings = {name: build for name, build in ranged.items() if name not in presence}
     merged: dict[str, dict[tuple[tuple[str, str], ...], Series]] = defaultdict(dict)
-    for (name, _, _), series_list in zip(jobs, answers, strict=True):
-        for series in series_list:  # newer chunks come later and win
-            merged[name][_series_key(series)] = series
-    return build_fleet({name: list(v.values()) for name, v in merged.items()}, scope, kinds=kinds)
+
+    async def run(jobs: list[tuple[str, str, int]]) -> None:
+        answers = await asyncio.gather(*(prom.query(promql, at) for _, promql, at in jobs))
+        for (name, _, _), series_list in zip(jobs, answers, strict=True):
+            for series in series_list:
+                merged[name].setdefault(_series_key(series), series)  # the newest chunk comes first
+
+    first_jobs = [(name, build(duration(length)), at) for name, build in presence.items() for at, length in chunks]
+    first_jobs += [(name, build(duration(chunks[0][1])), chunks[0][0]) for name, build in settings.items()]
+    first_jobs += [(name, promql, end) for name, promql in single.items()]
+    await run(first_jobs)
+
+    def results() -> dict[str, list[Series]]:
+        return {name: list(v.values()) for name, v in merged.items()}
+
+    for at, length in chunks[1:]:
+        fleet = build_fleet(results(), scope, kinds=kinds)
+        if all(k.container for k in fleet.containers):
+            return fleet
+        await run([(name, build(duration(length)), at) for name, build in settings.items()])
+    return build_fleet(results(), scope, kinds=kinds)
 
 
 def build_fleet(results: dict[str, list[Series]], scope: Scope, *,

@@ -49,7 +49,7 @@ class PrometheusSettings:
     client_cert: str | tuple[str, str] | None = None
     """A client certificate file, or (certificate, key) files, for mutual TLS."""
     timeout_seconds: float = 120.0
-    concurrency: int = 4
+    concurrency: int = 3
     retries: int = 4
     backoff_seconds: float = 0.5
 
