@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import socket
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import numpy as np
 import promdata
 import pytest
 import yaml
-from prom_env import END, MIB, PromServer, free_port
+from prom_env import END, MIB, PromServer
 from typer.testing import CliRunner
 
 from rikugame.cli import app
@@ -208,10 +209,12 @@ def test_cli_basic_auth_and_refused_credentials(proxy: type[_Proxy]) -> None:
 
 
 def test_prometheus_down_is_one_clear_error_with_exit_code() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    result = CliRunner().invoke(app, ["recommend", "-p", url, "--end", str(END), "--history", "3d",
-                                      "--retries", "1"],
-                                env={"COLUMNS": "300"})
+    # A port we hold bound but never listen on: connections are refused, and no one else can take it.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{held.getsockname()[1]}"
+        result = CliRunner().invoke(app, ["recommend", "-p", url, "--end", str(END), "--history", "3d",
+                                          "--retries", "1"], env={"COLUMNS": "300"})
     assert result.exit_code == 2
     assert f"cannot reach Prometheus at {url}" in result.output
     assert "Traceback" not in result.output
