@@ -257,3 +257,17 @@ def test_formats_and_patches(prometheus: PromServer, tmp_path: Path) -> None:
     assert container["resources"]["requests"]["cpu"].endswith("m")
     bad = runner.invoke(app, [*base, "--format", "xml"])
     assert bad.exit_code == 2 and "--format" in bad.output
+
+
+def test_policy_applies_the_operators_guardrails(prometheus: PromServer, tmp_path: Path) -> None:
+    """With a Tuner spec the report shows what the operator would do next: its recommender, its step limit."""
+    policy = tmp_path / "tuner.yaml"
+    policy.write_text("spec:\n  targetRef: {name: db}\n  recommender: vpa\n  vertical: {scaleDownMaxRatio: 0.2}\n")
+    result = CliRunner().invoke(app, ["recommend", "-p", prometheus.url, "--end", str(END), "--history", "3d",
+                                      "--policy", str(policy), "-n", "shop", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["report"]["recommender"] == "vpa"
+    db = next(r for r in doc["rows"] if r["workload"] == "db")
+    assert db["cpu_request_recommended_millicores"] == 1600  # 2 cores, at most -20 % per step
+    assert "SCALE_DOWN_STEP_LIMIT" in db["cpu_reasons"]

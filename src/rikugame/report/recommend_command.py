@@ -118,7 +118,8 @@ def recommend(
     step: Annotated[str, typer.Option("--step", help="Sample resolution (subquery step / range step).")]
     = "1m",
     rate_window: Annotated[str, typer.Option("--rate-window", help="CPU rate() window.")] = "5m",
-    recommender: Annotated[str, typer.Option("--recommender", "-r", help="Recommender name.")] = "krr-simple",
+    recommender: Annotated[str | None, typer.Option(
+        "--recommender", "-r", help="Recommender name (default: the --policy's, else krr-simple).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, yaml, csv or html.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")]
     = None,
@@ -194,11 +195,12 @@ def recommend(
         for k in kind or []:
             if k not in KINDS:
                 raise InputError(f"--kind: choose from {', '.join(KINDS)}, not {k!r}")
+        spec = _load_policy(policy)
         options = ReportOptions(
             end=parse_time(end), history_seconds=_duration("--history", history),
             step_seconds=_duration("--step", step),
             rate_window_seconds=_duration("--rate-window", rate_window),
-            recommender=recommender, spec=_load_policy(policy),
+            recommender=recommender or (spec.recommender if spec is not None else "krr-simple"), spec=spec,
             min_history_seconds=_duration("--min-history", min_history) if min_history else None,
             cpu_price=cpu_price, memory_price=memory_price, max_pods_per_query=max_pods_per_query,
             kinds=frozenset(kind) if kind else None)
