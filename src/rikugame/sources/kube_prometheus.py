@@ -622,6 +622,7 @@ async def stream_samples(prom: PrometheusClient, fleet: Fleet, scope: Scope, que
             upcoming = asyncio.ensure_future(fetch(*chunks[i + 1])) if i + 1 < len(chunks) else None
             cpu, mem = await current
             consume(merge_samples(fleet, scope, cpu, mem))
+            del cpu, mem, current
             if on_chunk is not None:
                 on_chunk(batch.pods, len(chunks))
 

@@ -145,7 +145,13 @@ class PrometheusClient:
                 if attempt == 0:
                     self.stats.queries += 1
                 try:
-                    response = await self._http.post(path, data=form)
+                    # Streamed so the body is held only by us: a read ``Response`` keeps its content in
+                    # reference cycles until a full garbage collection (MBs per range query).
+                    async with self._http.stream("POST", path, data=form) as response:
+                        if response.status_code < 400:
+                            content = b"".join([part async for part in response.aiter_bytes()])
+                        else:
+                            await response.aread()
                 except (httpx.TimeoutException, httpx.TransportError) as exc:
                     if attempt >= s.retries:
                         raise PrometheusError(
@@ -153,8 +159,8 @@ class PrometheusClient:
                         ) from exc
                 else:
                     if response.status_code < 400:
-                        self.stats.response_bytes += len(response.content)
-                        return response.content if raw else _decode_bytes(response.content, s.url)
+                        self.stats.response_bytes += len(content)
+                        return content if raw else _decode_bytes(content, s.url)
                     if response.status_code not in RETRYABLE_STATUS or attempt >= s.retries:
                         raise PrometheusError(_describe_failure(response, form["query"], s.url))
                 attempt += 1
