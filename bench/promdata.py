@@ -109,6 +109,8 @@ class Pod:
     """Minutes at which the CPU counter restarts from zero (a container restart)."""
     oom_minute: int | None = None
     """From this minute on, the container's last termination reason is OOMKilled."""
+    hpa_metric: str | None = None
+    """An HPA scales the workload on this resource (``cpu``/``memory``) at 70 % utilisation."""
 
     @property
     def replicaset(self) -> str:
@@ -201,6 +203,16 @@ def openmetrics_window(pods: Sequence[Pod], lo: int, hi: int, *, ksm_interval: i
                 ksm_series.append((f"kube_pod_container_resource_{what}" + _labels(
                     namespace=p.namespace, pod=p.name, container=p.container, node="node-1",
                     resource=resource, unit=unit), p, repr(float(value))))
+    hpa_done: set[tuple[str, str]] = set()
+    for p in pods:
+        if p.hpa_metric and (p.namespace, p.workload) not in hpa_done:
+            hpa_done.add((p.namespace, p.workload))
+            ksm_series.append(("kube_horizontalpodautoscaler_info" + _labels(
+                namespace=p.namespace, horizontalpodautoscaler=p.workload, scaletargetref_kind=p.kind,
+                scaletargetref_name=p.workload), p, "1"))
+            ksm_series.append(("kube_horizontalpodautoscaler_spec_target_metric" + _labels(
+                namespace=p.namespace, horizontalpodautoscaler=p.workload, metric_name=p.hpa_metric,
+                metric_target_type="utilization"), p, "70"))
     rs_done: set[tuple[str, str]] = set()
     for p in pods:
         if p.kind == "Deployment" and (p.namespace, p.replicaset) not in rs_done:

@@ -58,10 +58,11 @@ def fixture_pods() -> list[promdata.Pod]:
     # Two pods replaying consecutive windows of one VM (KRR: max over pods of each pod's P95).
     add("shop", "web-5d8f7c9b6-aaaaa", "web", v[0], 0, cpu_request_cores=0.5, memory_request_bytes=GIB)
     add("shop", "web-5d8f7c9b6-bbbbb", "web", v[0], 3, cpu_request_cores=0.5, memory_request_bytes=GIB)
+    # An HPA scales api on CPU.
     add("shop", "api-5d8f7c9b6-aaaaa", "api", v[4], 0, cpu_request_cores=0.1, memory_request_bytes=256 * MIB,
-        memory_limit_bytes=None)
+        memory_limit_bytes=None, hpa_metric="cpu")
     add("shop", "api-5d8f7c9b6-bbbbb", "api", v[4], 3, cpu_request_cores=0.1, memory_request_bytes=256 * MIB,
-        memory_limit_bytes=None)
+        memory_limit_bytes=None, hpa_metric="cpu")
     add("shop", "db-0", "db", v[1], 0, kind="StatefulSet", cpu_request_cores=2.0,
         memory_request_bytes=4 * GIB, cpu_limit_cores=4.0, memory_limit_bytes=4 * GIB)
     # Counter restarts, a 5-hour gap and an OOM kill.

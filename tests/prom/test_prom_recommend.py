@@ -78,6 +78,12 @@ def test_counter_restarts_and_gaps_do_not_distort_cpu(prometheus: PromServer) ->
     assert any("OOM" in n for n in worker.notes)
 
 
+def test_hpa_on_cpu_is_noted(prometheus: PromServer) -> None:
+    rows = by_workload(run_report(prometheus, recommender="krr-simple"))
+    assert any("HPA on cpu" in n for n in rows["shop/api"].notes)
+    assert not any("HPA" in n for n in rows["shop/web"].notes)
+
+
 def test_too_little_history_gives_no_recommendation(prometheus: PromServer) -> None:
     fresh = by_workload(run_report(prometheus, recommender="krr-simple"))["batch/fresh"]
     assert not fresh.sufficient

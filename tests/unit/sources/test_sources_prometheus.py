@@ -207,3 +207,17 @@ def test_fast_matrix_parser_matches_json() -> None:
     np.testing.assert_array_equal(series[0].timestamps, [100, 160])
     assert series[0].values[0] == 1.5 and np.isnan(series[0].values[1]) and series[1].values[0] == np.inf
     assert parse_matrix_fast(b'{"status":"success","data":{"resultType":"vector","result":[]}}') is None
+
+
+def test_cluster_label_scopes_every_selector() -> None:
+    scope = kp.Scope(namespaces=("a", "b"), cluster_label="cluster", cluster="prod")
+    assert scope.matchers() == ['cluster="prod"', 'namespace=~"a|b"']
+    assert scope.group_labels() == "cluster, "
+    results = {"pod_owner": [Series({"cluster": c, "namespace": "a", "pod": "p", "owner_kind": "StatefulSet",
+                                     "owner_name": "db"}, np.array([1]), np.array([1.0])) for c in ("prod", "dev")]}
+    fleet = kp.build_fleet(results, scope)
+    assert sorted(k.cluster for k in fleet.containers) == ["dev", "prod"]  # same names, two clusters
+    batch = kp.plan_batches(fleet, scope)[0]
+    assert batch.matchers[0].startswith('cluster="')
+    assert 'by (cluster, namespace, pod, container)' in kp.UsageQueries().cpu_quantile(batch, "cluster, ", 0.95,
+                                                                                        86400)
