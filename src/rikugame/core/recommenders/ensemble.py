@@ -7,9 +7,13 @@ pick the cheapest model per workload, switching only when the gain is clear. Her
 candidate read-outs (percentile × margin of a signal), scored on the samples that arrive while their
 previous value stands, so no model ever sees the future.
 
-cost(m) = overrun_weight × overrun_fraction(m) + underrun(m) / usage, where overrun_fraction is the
-decayed share of samples above the candidate (or, for memory, of scoring periods in which any sample
-was above it), and underrun the decayed Σ max(value − usage, 0).
+cost(m) = overrun_weight × overrun_fraction(m) + (underrun(m) + deficit_weight × deficit(m)) / usage,
+where overrun_fraction is the decayed share of samples above the candidate (or, for memory, of scoring
+periods in which any sample was above it), underrun the decayed Σ max(value − usage, 0) and deficit the
+decayed Σ max(usage − value, 0). The last two together are the pinball (quantile) loss of Koenker &
+Bassett ("Regression Quantiles", Econometrica 46(1), 1978) scaled by deficit_weight + 1: its minimiser
+is the deficit_weight / (deficit_weight + 1) quantile of usage, so it charges a model for *how far*
+usage went above it, not only how often.
 """
 
 from __future__ import annotations
@@ -47,9 +51,12 @@ class ArgMinEnsemble:
     instead of counting samples (CPU: contention is proportional to time over)."""
     default_choice: int = -1
     """Candidate every row starts with (-1: the cheapest at the first read-out)."""
+    deficit_weight: float = 0.0
+    """Price of a unit of usage above the candidate relative to a unit of unused capacity."""
     values: FloatArray = field(init=False)
     overrun: FloatArray = field(init=False)
     underrun: FloatArray = field(init=False)
+    deficit: FloatArray = field(init=False)
     samples: FloatArray = field(init=False)
     usage: FloatArray = field(init=False)
     chosen: IntArray = field(init=False)
@@ -60,6 +67,7 @@ class ArgMinEnsemble:
         self.values = np.full((m, self.rows), np.nan)
         self.overrun = np.zeros((m, self.rows))
         self.underrun = np.zeros((m, self.rows))
+        self.deficit = np.zeros((m, self.rows))
         self.samples = np.zeros(self.rows)
         self.usage = np.zeros(self.rows)
         self.chosen = np.full(self.rows, self.default_choice, dtype=np.int64)
@@ -75,22 +83,30 @@ class ArgMinEnsemble:
         r, v, standing = rows[live], values[live], standing[:, live]
         counts = np.bincount(r, minlength=self.rows).astype(np.float64)
         self.samples += (counts > 0) if self.overrun_per_period else counts
-        self.usage += np.bincount(r, weights=v, minlength=self.rows)
+        period_usage = np.bincount(r, weights=v, minlength=self.rows)
+        self.usage += period_usage
+        seen = counts > 0
         for m in range(len(self.candidates)):
             over = np.bincount(r, weights=(v > standing[m]).astype(np.float64), minlength=self.rows)
             self.overrun[m] += (over > 0) if self.overrun_per_period else over
-            self.underrun[m] += np.bincount(r, weights=np.maximum(standing[m] - v, 0.0), minlength=self.rows)
+            under = np.bincount(r, weights=np.maximum(standing[m] - v, 0.0), minlength=self.rows)
+            self.underrun[m] += under
+            if self.deficit_weight > 0:
+                # Σ max(usage − value, 0) = Σ max(value − usage, 0) − Σ (value − usage); the value
+                # stands for the whole period, so the last sum is count × value − Σ usage.
+                balance = np.where(seen, counts * np.where(seen, self.values[m], 0.0) - period_usage, 0.0)
+                self.deficit[m] += np.maximum(under - balance, 0.0)
 
     def choose(self, now: int) -> tuple[FloatArray, IntArray]:
         """Read every candidate at ``now``, update the per-row choice, return (values, choice)."""
         if self.last_update is not None and now > self.last_update:
             factor = math.exp2(-(now - self.last_update) / self.cost_half_life_seconds)
-            for acc in (self.overrun, self.underrun, self.samples, self.usage):
+            for acc in (self.overrun, self.underrun, self.deficit, self.samples, self.usage):
                 acc *= factor
         self.last_update = now
         self.values = np.vstack([c.read(now) for c in self.candidates])
         cost = (self.overrun_weight * self.overrun / np.maximum(self.samples, 1e-9)
-                + self.underrun / np.maximum(self.usage, 1e-12))
+                + (self.underrun + self.deficit_weight * self.deficit) / np.maximum(self.usage, 1e-12))
         best = np.argmin(cost, axis=0)
         rows = np.arange(self.rows)
         current = self.chosen

@@ -1,11 +1,15 @@
 """``rikugame``: our default recommender (pure).
 
-CPU — a per-container arg-min ensemble (``ensemble``; Autopilot's ML recommender idea): 36 candidate
-models (P90/P95/P98/P99 of 12 h, 24 h and 72 h half-life histograms, × 1.0/1.15/1.3) are charged for the
-contention (share of samples above them, × ``cpu_overrun_weight``) and the slack (unused capacity
-relative to usage) they would have caused. Every container starts on VPA's model (P90 of 24 h × 1.15)
-and moves to another only when it is at least ``switch_margin`` cheaper for its own usage; a decrease
-waits an hour (the maximum over the last hour is held, as Autopilot does against churn).
+CPU — a per-container arg-min ensemble (``ensemble``; Autopilot's ML recommender idea): 48 candidate
+models (P90/P95/P98/P99 of 12 h, 24 h and 72 h half-life histograms, × 1.0/1.15/1.3/2.0) are charged for
+the contention (share of samples above them, × ``cpu_overrun_weight``), the deficit (usage above them,
+× ``cpu_deficit_weight``) and the slack (unused capacity), the last two relative to usage. Every
+container starts on VPA's model (P90 of 24 h × 1.15) and moves to another only when it is at least
+``switch_margin`` cheaper for its own usage; a decrease waits an hour (the maximum over the last hour
+is held, as Autopilot does against churn). The deficit term (a pinball loss, see ``ensemble``) is what
+lets one setting serve both shared traces: counting samples above alone made the Azure VMs too
+cautious at a weight that kept Bitbrains' contention low, and too bold on Bitbrains at one that suited
+Azure (README, "Results on the shared traces").
 
 Memory — the maximum over the last ``memory_window_seconds`` plus a headroom of
 max(10 % of it, min(512 MiB, the peak itself)). A fixed byte headroom is what makes this cheaper and
@@ -37,14 +41,35 @@ def memory_headroom(peak: FloatArray, fraction: float, cap_bytes: float) -> Floa
     return headroom
 
 
-def percentile_candidate(signal: SampleHistogram, q: float, margin: float) -> Candidate:
-    """A candidate model: percentile ``q`` of ``signal`` × ``margin``."""
+@dataclass
+class PercentileReadout:
+    """Percentiles of one signal, each computed once per read-out time (candidates share them)."""
 
-    def read(now: int) -> FloatArray:
-        value: FloatArray = signal.percentile(q) * margin
+    signal: SampleHistogram
+    cache: dict[float, tuple[int, FloatArray]] = field(default_factory=dict)
+
+    def percentile(self, q: float, now: int) -> FloatArray:
+        """Percentile ``q`` of the signal, reused while ``now`` is the same and nothing was observed."""
+        hit = self.cache.get(q)
+        if hit is not None and hit[0] == now:
+            return hit[1]
+        value = self.signal.percentile(q)
+        self.cache[q] = (now, value)
         return value
 
-    half_life_hours = int((signal.half_life_seconds or 0) // HOUR)
+    def clear(self) -> None:
+        """Forget cached read-outs (new samples arrived)."""
+        self.cache.clear()
+
+
+def percentile_candidate(readout: PercentileReadout, q: float, margin: float) -> Candidate:
+    """A candidate model: percentile ``q`` of the readout's signal × ``margin``."""
+
+    def read(now: int) -> FloatArray:
+        value: FloatArray = readout.percentile(q, now) * margin
+        return value
+
+    half_life_hours = int((readout.signal.half_life_seconds or 0) // HOUR)
     return Candidate(f"P{q * 100:g} of CPU ({half_life_hours}h half-life) x{margin:g}", read)
 
 
@@ -54,11 +79,13 @@ class RikugameRecommender:
     """Arg-min ensemble for CPU, windowed peak + byte headroom for memory."""
 
     rows: int
-    cpu_overrun_weight: float = 25.0
+    cpu_overrun_weight: float = 7.0
+    cpu_deficit_weight: float = 14.0
     cpu_half_lives_seconds: tuple[float, ...] = (12 * HOUR, 24 * HOUR, 72 * HOUR)
+    cpu_margins: tuple[float, ...] = (1.0, 1.15, 1.3, 2.0)
     cpu_start_like_vpa: bool = True
     cost_half_life_seconds: float = 7 * DAY
-    switch_margin: float = 0.2
+    switch_margin: float = 0.3
     cpu_hold_seconds: int = HOUR
     memory_window_seconds: int = 7 * DAY
     memory_headroom_fraction: float = 0.10
@@ -72,13 +99,16 @@ class RikugameRecommender:
     def __post_init__(self) -> None:
         self.coverage = Coverage(self.rows)
         self.cpu_signals = [SampleHistogram(CPU_LAYOUT, self.rows, hl) for hl in self.cpu_half_lives_seconds]
-        grid = [(s, q, m) for s in self.cpu_signals for q in (0.9, 0.95, 0.98, 0.99) for m in (1.0, 1.15, 1.3)]
-        candidates = [percentile_candidate(s, q, m) for s, q, m in grid]
+        grid = [(s, q, m) for s in self.cpu_signals for q in (0.9, 0.95, 0.98, 0.99)
+                for m in self.cpu_margins]
+        self.cpu_readouts = {id(s): PercentileReadout(s) for s in self.cpu_signals}
+        candidates = [percentile_candidate(self.cpu_readouts[id(s)], q, m) for s, q, m in grid]
         default = next((i for i, (s, q, m) in enumerate(grid)
                         if s.half_life_seconds == 24 * HOUR and q == 0.9 and m == 1.15), -1)
         self.cpu = ArgMinEnsemble(self.rows, candidates, self.cpu_overrun_weight,
                                   self.cost_half_life_seconds, self.switch_margin,
-                                  default_choice=default if self.cpu_start_like_vpa else -1)
+                                  default_choice=default if self.cpu_start_like_vpa else -1,
+                                  deficit_weight=self.cpu_deficit_weight)
         self.cpu_recent = WindowedMax(self.rows, self.cpu_hold_seconds, HOUR)
         self.memory_peak = WindowedMax(self.rows, self.memory_window_seconds, HOUR)
 
@@ -89,6 +119,8 @@ class RikugameRecommender:
         self.cpu.score(cpu[0], cpu[2])
         for signal in self.cpu_signals:
             signal.observe(*cpu)
+        for readout in self.cpu_readouts.values():
+            readout.clear()
         self.memory_peak.observe(*samples.measured(Resource.MEMORY))
 
     def record_oom(self, rows: IntArray, timestamps: IntArray, memory_bytes: FloatArray) -> None:
@@ -111,7 +143,7 @@ class RikugameRecommender:
             memory_bytes=np.maximum(memory, self.min_memory_bytes),
             sufficient=(self.coverage.count > 0) & (span >= self.min_history_seconds),
             history_seconds=span,
-            cpu_explanation="per-container arg-min of overrun + slack among " + "; ".join(labels[:3])
+            cpu_explanation="per-container arg-min of overrun + deficit + slack among " + "; ".join(labels[:3])
                             + f"{' …' if len(labels) > 3 else ''}, held {self.cpu_hold_seconds // HOUR}h",
             memory_explanation=f"max over {window_days:g}d + max({self.memory_headroom_fraction:.0%}, "
                                f"min({self.memory_headroom_cap_bytes / MIB:g}Mi, peak))",
