@@ -5,8 +5,8 @@ models (P90/P95/P98/P99 of 12 h, 24 h and 72 h half-life histograms, × 1.0/1.15
 the contention (share of samples above them, × ``cpu_overrun_weight``), the deficit (usage above them,
 × ``cpu_deficit_weight``) and the slack (unused capacity), the last two relative to usage. Every
 container starts on VPA's model (P90 of 24 h × 1.15) and moves to another only when it is at least
-``switch_margin`` cheaper for its own usage; a decrease waits an hour (the maximum over the last hour
-is held, as Autopilot does against churn). The deficit term (a pinball loss, see ``ensemble``) is what
+``switch_margin`` cheaper for its own usage (hysteresis against churn; the guardrails rate-limit
+decreases). The deficit term (a pinball loss, see ``ensemble``) is what
 lets one setting serve both shared traces: counting samples above alone made the Azure VMs too
 cautious at a weight that kept Bitbrains' contention low, and too bold on Bitbrains at one that suited
 Azure (README, "Results on the shared traces").
@@ -86,7 +86,6 @@ class RikugameRecommender:
     cpu_start_like_vpa: bool = True
     cost_half_life_seconds: float = 7 * DAY
     switch_margin: float = 0.3
-    cpu_hold_seconds: int = HOUR
     memory_window_seconds: int = 7 * DAY
     memory_headroom_fraction: float = 0.10
     memory_headroom_cap_bytes: float = 512.0 * MIB
@@ -109,7 +108,6 @@ class RikugameRecommender:
                                   self.cost_half_life_seconds, self.switch_margin,
                                   default_choice=default if self.cpu_start_like_vpa else -1,
                                   deficit_weight=self.cpu_deficit_weight)
-        self.cpu_recent = WindowedMax(self.rows, self.cpu_hold_seconds, HOUR)
         self.memory_peak = WindowedMax(self.rows, self.memory_window_seconds, HOUR)
 
     def observe(self, samples: UsageSamples) -> None:
@@ -128,11 +126,8 @@ class RikugameRecommender:
         self.memory_peak.observe(rows, timestamps, memory_bytes)
 
     def estimate(self, now: int) -> Estimates:
-        """Per-row CPU model choice (held against quick drops) and memory peak + headroom."""
-        chosen, choice = self.cpu.choose(now)
-        held_slot = np.full(self.rows, float(now), dtype=np.float64)
-        self.cpu_recent.observe(np.arange(self.rows), (held_slot - 1).astype(np.int64), chosen)
-        cpu = self.cpu_recent.maximum(now)
+        """Per-row CPU model choice and memory peak + headroom."""
+        cpu, choice = self.cpu.choose(now)
         peak = self.memory_peak.maximum(now)
         memory = peak + memory_headroom(peak, self.memory_headroom_fraction, self.memory_headroom_cap_bytes)
         span = self.coverage.span_seconds()
@@ -144,7 +139,7 @@ class RikugameRecommender:
             sufficient=(self.coverage.count > 0) & (span >= self.min_history_seconds),
             history_seconds=span,
             cpu_explanation="per-container arg-min of overrun + deficit + slack among " + "; ".join(labels[:3])
-                            + f"{' …' if len(labels) > 3 else ''}, held {self.cpu_hold_seconds // HOUR}h",
+                            + f"{' …' if len(labels) > 3 else ''}",
             memory_explanation=f"max over {window_days:g}d + max({self.memory_headroom_fraction:.0%}, "
                                f"min({self.memory_headroom_cap_bytes / MIB:g}Mi, peak))",
         )
