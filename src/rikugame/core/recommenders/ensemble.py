@@ -8,12 +8,11 @@ candidate read-outs (percentile × margin of a signal), scored on the samples th
 previous value stands, so no model ever sees the future.
 
 cost(m) = overrun_weight × overrun_fraction(m) + (underrun(m) + deficit_weight × deficit(m)) / usage,
-where overrun_fraction is the decayed share of samples above the candidate (or, for memory, of scoring
-periods in which any sample was above it), underrun the decayed Σ max(value − usage, 0) and deficit the
-decayed Σ max(usage − value, 0). The last two together are the pinball (quantile) loss of Koenker &
-Bassett ("Regression Quantiles", Econometrica 46(1), 1978) scaled by deficit_weight + 1: its minimiser
-is the deficit_weight / (deficit_weight + 1) quantile of usage, so it charges a model for *how far*
-usage went above it, not only how often.
+where overrun_fraction is the decayed share of samples above the candidate, underrun the decayed
+Σ max(value − usage, 0) and deficit the decayed Σ max(usage − value, 0). The last two together are the
+pinball (quantile) loss of Koenker & Bassett ("Regression Quantiles", Econometrica 46(1), 1978) scaled
+by deficit_weight + 1: its minimiser is the deficit_weight / (deficit_weight + 1) quantile of usage, so
+it charges a model for *how far* usage went above it, not only how often.
 """
 
 from __future__ import annotations
@@ -46,9 +45,6 @@ class ArgMinEnsemble:
     overrun_weight: float
     cost_half_life_seconds: float
     switch_margin: float = 0.1
-    overrun_per_period: bool = False
-    """Count a scoring period with any sample above as one overrun (memory: one kill is enough)
-    instead of counting samples (CPU: contention is proportional to time over)."""
     default_choice: int = -1
     """Candidate every row starts with (-1: the cheapest at the first read-out)."""
     deficit_weight: float = 0.0
@@ -82,13 +78,13 @@ class ArgMinEnsemble:
             return
         r, v, standing = rows[live], values[live], standing[:, live]
         counts = np.bincount(r, minlength=self.rows).astype(np.float64)
-        self.samples += (counts > 0) if self.overrun_per_period else counts
+        self.samples += counts
         period_usage = np.bincount(r, weights=v, minlength=self.rows)
         self.usage += period_usage
         seen = counts > 0
         for m in range(len(self.candidates)):
             over = np.bincount(r, weights=(v > standing[m]).astype(np.float64), minlength=self.rows)
-            self.overrun[m] += (over > 0) if self.overrun_per_period else over
+            self.overrun[m] += over
             under = np.bincount(r, weights=np.maximum(standing[m] - v, 0.0), minlength=self.rows)
             self.underrun[m] += under
             if self.deficit_weight > 0:
