@@ -63,7 +63,7 @@ class MovingWindowRecommender:
         margin = 1 + self.margin_fraction
         cpu = np.maximum(self.cpu.percentile(self.cpu_percentile) * margin, self.min_cpu_cores)
         mem = np.maximum(self.memory.percentile(self.memory_percentile) * margin, self.min_memory_bytes)
-        self._recent = [(t, c, m) for t, c, m in self._recent if now - t < self.hold_seconds and t <= now]
+        self._recent = [(t, c, m) for t, c, m in self._recent if now - t <= self.hold_seconds and t <= now]
         self._recent.append((now, cpu, mem))
         cpu_held = np.max([c for _, c, _ in self._recent], axis=0)
         mem_held = np.max([m for _, _, m in self._recent], axis=0)
