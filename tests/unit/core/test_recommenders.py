@@ -159,3 +159,17 @@ def test_window_keeps_the_previous_hours_value_for_one_more_read_out():
     assert rec.estimate(T0 + 2 * HOUR).cpu_cores[0] == pytest.approx(high)  # held one hour
     low = rec.estimate(T0 + 201 * HOUR).cpu_cores[0]
     assert low < high
+
+
+def test_vpa_bounds_widen_with_little_history_and_bracket_the_target():
+    """Confidence c = min(days, samples/1440): upper ×(1 + 1/c), lower ×(1 + 0.001/c)^-2 (VPA)."""
+    rec = recommenders.create("vpa", 1)
+    ts = T0 + np.arange(1440) * 60  # one day of 1-minute samples: c = 1
+    cpu = 0.5 + 0.5 * np.sin(np.arange(1440) / 50)
+    rec.observe(UsageSamples.of(np.zeros(1440, int), ts, cpu, np.full(1440, GIB)))
+    est = rec.estimate(int(ts[-1]))
+    assert est.cpu_lower_cores[0] < est.cpu_cores[0] < est.cpu_upper_cores[0]
+    p95 = rec.cpu.percentile(0.95)[0]
+    c = (int(ts[-1]) - T0) / 86400
+    assert est.cpu_upper_cores[0] == pytest.approx(p95 * 1.15 * (1 + 1 / c))
+    assert est.cpu_lower_cores[0] == pytest.approx(rec.cpu.percentile(0.5)[0] * 1.15 * (1 + 0.001 / c) ** -2)

@@ -26,6 +26,8 @@ class Estimates:
     history_seconds: FloatArray
     cpu_explanation: str
     memory_explanation: str
+    cpu_lower_cores: FloatArray | None = None
+    memory_lower_bytes: FloatArray | None = None
     cpu_upper_cores: FloatArray | None = None
     memory_upper_bytes: FloatArray | None = None
 

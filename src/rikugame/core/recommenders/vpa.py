@@ -6,7 +6,9 @@ estimator.go (see ../shared/reference/peers-and-anchors.md §1.1):
 * CPU target = P90 of all usage samples (24 h half-life decaying histogram) × 1.15.
 * Memory target = P90 of per-24 h peaks (24 h half-life) × 1.15; an OOM adds a peak of
   max(base × 1.2, base + 100 MiB).
-* Upper bound = P95 × 1.15 × (1 + 1/c), c = min(history days, samples / 1440): ×2 after one day.
+* Upper bound = P95 × 1.15 × (1 + 1/c), c = min(history days, samples / 1440): ×2 after one day;
+  lower bound = P50 × 1.15 × (1 + 0.001/c)^-2: ×0.95 after an hour of history (estimator.go,
+  WithConfidenceMultiplier; the multipliers are tabulated in recommender.go's comments).
 * Pod minimums 25 mCPU and 250 MiB (one container per pod here).
 """
 
@@ -75,7 +77,7 @@ class VPARecommender:
         self.memory.add_synthetic_peak(rows, timestamps, oom_bumped(memory_bytes))
 
     def estimate(self, now: int) -> Estimates:
-        """Targets (and upper bounds) per row."""
+        """Targets and the confidence-scaled lower and upper bounds per row."""
         margin = 1 + self.margin_fraction
         cpu = np.maximum(self.cpu.percentile(self.cpu_percentile) * margin, self.min_cpu_cores)
         mem = np.maximum(self.memory.percentile(self.memory_percentile) * margin, self.min_memory_bytes)
@@ -84,6 +86,9 @@ class VPARecommender:
         upper_factor = 1 + 1 / np.maximum(c, 1e-12)
         cpu_upper = np.where(c > 0, self.cpu.percentile(0.95) * margin * upper_factor, np.inf)
         mem_upper = np.where(c > 0, self.memory.percentile(0.95) * margin * upper_factor, np.inf)
+        lower_factor = np.where(c > 0, (1 + 0.001 / np.maximum(c, 1e-12)) ** -2.0, 0.0)
+        cpu_lower = np.maximum(self.cpu.percentile(0.5) * margin * lower_factor, self.min_cpu_cores)
+        mem_lower = np.maximum(self.memory.percentile(0.5) * margin * lower_factor, self.min_memory_bytes)
         return Estimates(
             cpu_cores=cpu,
             memory_bytes=mem,
@@ -93,6 +98,8 @@ class VPARecommender:
                             f"+{self.margin_fraction:.0%}",
             memory_explanation=f"P{self.memory_percentile * 100:g} of daily memory peaks (24h half-life) "
                                f"+{self.margin_fraction:.0%}",
+            cpu_lower_cores=cpu_lower,
+            memory_lower_bytes=mem_lower,
             cpu_upper_cores=cpu_upper,
             memory_upper_bytes=mem_upper,
         )
