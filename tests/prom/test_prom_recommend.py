@@ -25,8 +25,8 @@ from rikugame.core.samples import UsageSamples
 from rikugame.core.tuning import VerticalTuning
 from rikugame.errors import PrometheusError
 from rikugame.report.recommend_report import Report, ReportOptions, build_report, report_spec
-from rikugame.sources.kube_prometheus import Scope
 from rikugame.sources.prometheus import PrometheusClient, PrometheusSettings
+from rikugame.sources.promql import Scope
 
 pytestmark = pytest.mark.prom
 HISTORY = 3 * 86400

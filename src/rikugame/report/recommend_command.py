@@ -28,8 +28,8 @@ from rikugame.report.recommend_report import (
     ReportOptions,
     build_report,
 )
-from rikugame.sources.kube_prometheus import Scope, parse_duration
 from rikugame.sources.prometheus import PrometheusSettings
+from rikugame.sources.promql import Scope, parse_duration
 
 KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Rollout")
 

@@ -3,7 +3,7 @@
 The numbers come from the same :class:`~rikugame.core.tuning.VerticalTuning` the operator runs (same
 recommenders, same guardrails), so the report and the operator agree. Recommenders that only need
 window statistics (``krr-simple``) get them computed exactly by Prometheus
-(:func:`~rikugame.sources.kube_prometheus.fetch_summaries`); the others get every sample, streamed
+(:func:`~rikugame.sources.kube_usage.fetch_summaries`); the others get every sample, streamed
 chunk by chunk into their histograms.
 """
 
@@ -28,7 +28,9 @@ from rikugame.core.policy import (
 from rikugame.core.samples import UsageSamples, WindowSummary
 from rikugame.core.tuning import VerticalTuning
 from rikugame.errors import InputError
-from rikugame.sources import kube_prometheus as kp
+from rikugame.sources import kube_discovery as discovery
+from rikugame.sources import kube_usage as usage
+from rikugame.sources import promql
 from rikugame.sources.prometheus import PrometheusClient, PrometheusSettings
 
 GIB = 2**30
@@ -162,7 +164,7 @@ def _severity(cpu_delta_millicores: int, memory_delta_bytes: int, has_current: b
     return SEVERITIES[level]
 
 
-def assemble(fleet: kp.Fleet, decisions: VerticalDecisions, sufficient: np.ndarray, spec: TunerSpec, *,
+def assemble(fleet: discovery.Fleet, decisions: VerticalDecisions, sufficient: np.ndarray, spec: TunerSpec, *,
              cpu_price: float, memory_price: float) -> list[ReportRow]:
     """Rows from the fleet's current settings and the core's decisions (pure)."""
     rows: list[ReportRow] = []
@@ -214,7 +216,7 @@ def assemble(fleet: kp.Fleet, decisions: VerticalDecisions, sufficient: np.ndarr
     return rows
 
 
-async def build_report(settings: PrometheusSettings, scope: kp.Scope, options: ReportOptions,
+async def build_report(settings: PrometheusSettings, scope: promql.Scope, options: ReportOptions,
                        progress: Progress | None = None) -> Report:
     """Query Prometheus and run the decision core: the whole report."""
     started = time.perf_counter()
@@ -235,14 +237,14 @@ async def build_report(settings: PrometheusSettings, scope: kp.Scope, options: R
 
     async with PrometheusClient(settings) as prom:
         report_progress("discovering workloads", 0, 1)
-        fleet = await kp.discover(prom, scope, end=end, history_seconds=options.history_seconds,
+        fleet = await discovery.discover(prom, scope, end=end, history_seconds=options.history_seconds,
                                   kinds=options.kinds)
         report_progress("discovering workloads", 1, 1)
         t_discovered = time.perf_counter()
         tuning = VerticalTuning(len(fleet), spec, recommender_settings=rec_settings)
         tuning.set_current(fleet.cpu_request_millicores, fleet.memory_request_bytes)
-        batches = kp.plan_batches(fleet, scope, max_pods=options.max_pods_per_query)
-        queries = kp.UsageQueries(rate_window_seconds=options.rate_window_seconds,
+        batches = usage.plan_batches(fleet, scope, max_pods=options.max_pods_per_query)
+        queries = usage.UsageQueries(rate_window_seconds=options.rate_window_seconds,
                                   resolution_seconds=options.step_seconds)
         total_pods = sum(b.pods for b in batches)
         done = [0]
@@ -256,7 +258,7 @@ async def build_report(settings: PrometheusSettings, scope: kp.Scope, options: R
                 done[0] += pods
                 report_progress("querying usage", done[0], total_pods)
 
-            stats = await kp.fetch_summaries(prom, fleet, scope, queries, end=end,
+            stats = await usage.fetch_summaries(prom, fleet, scope, queries, end=end,
                                              history_seconds=options.history_seconds,
                                              cpu_percentile=percentile, batches=batches, on_batch=batch_done)
             tuning.observe_summary(WindowSummary(
@@ -264,7 +266,7 @@ async def build_report(settings: PrometheusSettings, scope: kp.Scope, options: R
                 memory_max_bytes=stats.memory_max_bytes, sample_count=stats.sample_count,
                 first=stats.first, last=stats.last))
         else:
-            def consume(chunk: kp.SampleChunk) -> None:
+            def consume(chunk: usage.SampleChunk) -> None:
                 tuning.observe(UsageSamples(chunk.rows, chunk.timestamps, chunk.cpu_cores,
                                             chunk.memory_bytes))
 
@@ -272,7 +274,7 @@ async def build_report(settings: PrometheusSettings, scope: kp.Scope, options: R
                 done[0] += pods
                 report_progress("querying usage", done[0], total_pods * chunks if chunks else 1)
 
-            await kp.stream_samples(prom, fleet, scope, queries, start=start, end=end,
+            await usage.stream_samples(prom, fleet, scope, queries, start=start, end=end,
                                     step_seconds=options.step_seconds, batches=batches, consume=consume,
                                     on_chunk=chunk_done)
         t_usage = time.perf_counter()

@@ -18,7 +18,9 @@ from rikugame.core.decisions import Reason
 from rikugame.errors import PrometheusError
 from rikugame.report import formats
 from rikugame.report.recommend_report import Report, ReportRow
-from rikugame.sources import kube_prometheus as kp
+from rikugame.sources import kube_discovery as discovery
+from rikugame.sources import kube_usage as usage
+from rikugame.sources import promql
 from rikugame.sources.prometheus import PrometheusClient, PrometheusSettings, Series
 
 
@@ -103,16 +105,16 @@ def test_not_prometheus_json() -> None:
 
 
 def test_durations_and_regex_escaping() -> None:
-    assert kp.parse_duration("14d") == 14 * 86400
-    assert kp.parse_duration("1h30m") == 5400
-    assert kp.duration(14 * 86400) == "14d" and kp.duration(90) == "90s" and kp.duration(5400) == "90m"
+    assert promql.parse_duration("14d") == 14 * 86400
+    assert promql.parse_duration("1h30m") == 5400
+    assert promql.duration(14 * 86400) == "14d" and promql.duration(90) == "90s" and promql.duration(5400) == "90m"
     with pytest.raises(ValueError):
-        kp.parse_duration("fortnight")
-    assert kp.alternation(["b.x", "a"]) == "a|b\\\\.x"
-    assert kp.escape('a"b') == 'a\\"b'
+        promql.parse_duration("fortnight")
+    assert promql.alternation(["b.x", "a"]) == "a|b\\\\.x"
+    assert promql.escape('a"b') == 'a\\"b'
 
 
-def _fleet(pods_per_ns: dict[str, int]) -> kp.Fleet:
+def _fleet(pods_per_ns: dict[str, int]) -> discovery.Fleet:
     results: dict[str, list[Series]] = {"pod_owner": [], "rs_owner": [], "requests": []}
 
     def s(labels: dict[str, str], v: float = 1.0) -> Series:
@@ -126,7 +128,7 @@ def _fleet(pods_per_ns: dict[str, int]) -> kp.Fleet:
                                            "owner_name": "web-1"}))
             results["requests"].append(s({"namespace": ns, "pod": f"web-1-{i}", "container": "app",
                                           "resource": "cpu"}, 0.25))
-    return kp.build_fleet(results, kp.Scope())
+    return discovery.build_fleet(results, promql.Scope())
 
 
 def test_build_fleet_resolves_owners_and_requests() -> None:
@@ -140,7 +142,7 @@ def test_build_fleet_resolves_owners_and_requests() -> None:
 
 def test_batches_group_small_namespaces_and_split_large_ones() -> None:
     fleet = _fleet({"a": 3, "b": 3, "c": 7})
-    batches = kp.plan_batches(fleet, kp.Scope(), max_pods=6)
+    batches = usage.plan_batches(fleet, promql.Scope(), max_pods=6)
     assert sum(b.pods for b in batches) == 13
     assert all(b.pods <= 6 for b in batches)
     assert any('namespace=~"a|b"' in m for b in batches for m in b.matchers)
@@ -148,9 +150,9 @@ def test_batches_group_small_namespaces_and_split_large_ones() -> None:
 
 
 def test_time_chunks_respect_point_limit() -> None:
-    chunks = kp.time_chunks(0, 14 * 86400, 60, series=10)
+    chunks = usage.time_chunks(0, 14 * 86400, 60, series=10)
     assert chunks[0][0] == 0 and chunks[-1][1] == 14 * 86400
-    assert all((hi - lo) // 60 + 1 <= kp.MAX_POINTS_PER_SERIES for lo, hi in chunks)
+    assert all((hi - lo) // 60 + 1 <= promql.MAX_POINTS_PER_SERIES for lo, hi in chunks)
     assert all(b[0] == a[1] + 60 for a, b in itertools.pairwise(chunks))
 
 
@@ -160,7 +162,7 @@ def test_merge_samples_joins_cpu_and_memory_and_sorts_by_row_then_time() -> None
                   np.array([0.1 + i, 0.2 + i])) for i in range(2)]
     mem = [Series({"namespace": "a", "pod": "web-1-0", "container": "app"}, np.array([60, 180]),
                   np.array([5.0, 6.0]))]
-    chunk = kp.merge_samples(fleet, kp.Scope(), cpu, mem)
+    chunk = usage.merge_samples(fleet, promql.Scope(), cpu, mem)
     assert list(chunk.rows) == [0] * 5
     assert list(chunk.timestamps) == sorted(chunk.timestamps)
     assert int(np.isnan(chunk.cpu_cores).sum()) == 1 and int((~np.isnan(chunk.memory_bytes)).sum()) == 2
@@ -189,9 +191,9 @@ def test_formats_render_every_format() -> None:
 def test_coverage_from_bins() -> None:
     ends = np.array([3600, 7200, 10800, 14400])
     # 60 s scrape starting at 1830 and stopping at 12630: 30, 60, 30 samples in the three bins.
-    count, first, last = kp.coverage_from_bins(ends, np.array([0.0, 30.0, 60.0, 30.0]), 3600)
+    count, first, last = usage.coverage_from_bins(ends, np.array([0.0, 30.0, 60.0, 30.0]), 3600)
     assert (count, first, last) == (120, 7200 - 1800, 10800 + 1800)
-    assert kp.coverage_from_bins(ends, np.zeros(4), 3600) == (0, -1, -1)
+    assert usage.coverage_from_bins(ends, np.zeros(4), 3600) == (0, -1, -1)
 
 
 def test_fast_matrix_parser_matches_json() -> None:
@@ -210,14 +212,14 @@ def test_fast_matrix_parser_matches_json() -> None:
 
 
 def test_cluster_label_scopes_every_selector() -> None:
-    scope = kp.Scope(namespaces=("a", "b"), cluster_label="cluster", cluster="prod")
+    scope = promql.Scope(namespaces=("a", "b"), cluster_label="cluster", cluster="prod")
     assert scope.matchers() == ['cluster="prod"', 'namespace=~"a|b"']
     assert scope.group_labels() == "cluster, "
     results = {"pod_owner": [Series({"cluster": c, "namespace": "a", "pod": "p", "owner_kind": "StatefulSet",
                                      "owner_name": "db"}, np.array([1]), np.array([1.0])) for c in ("prod", "dev")]}
-    fleet = kp.build_fleet(results, scope)
+    fleet = discovery.build_fleet(results, scope)
     assert sorted(k.cluster for k in fleet.containers) == ["dev", "prod"]  # same names, two clusters
-    batch = kp.plan_batches(fleet, scope)[0]
+    batch = usage.plan_batches(fleet, scope)[0]
     assert batch.matchers[0].startswith('cluster="')
-    assert 'by (cluster, namespace, pod, container)' in kp.UsageQueries().cpu_quantile(batch, "cluster, ", 0.95,
+    assert 'by (cluster, namespace, pod, container)' in usage.UsageQueries().cpu_quantile(batch, "cluster, ", 0.95,
                                                                                         86400)

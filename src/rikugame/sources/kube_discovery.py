@@ -1,0 +1,277 @@
+"""Workloads from kube-state-metrics (no Kubernetes API): owners, containers, settings, OOM kills, HPAs.
+
+Every pod seen during the history window counts, so pods that were replaced are not lost. Discovery reads
+one day at a time so no query loads weeks of every pod's series at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rikugame.sources.prometheus import FloatArray, IntArray, PrometheusClient, Series
+from rikugame.sources.promql import Scope, duration, escape, selector
+
+
+@dataclass(frozen=True)
+class ContainerKey:
+    """A container of a workload: the unit the report gives one recommendation for."""
+
+    cluster: str
+    namespace: str
+    kind: str
+    workload: str
+    container: str
+
+
+@dataclass
+class Fleet:
+    """Workload containers found in kube-state-metrics, with current settings (-1 = not set)."""
+
+    containers: list[ContainerKey] = field(default_factory=list)
+    pods: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """(cluster, namespace, pod) → workload identity ``kind/name``."""
+    cpu_request_millicores: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    memory_request_bytes: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    cpu_limit_millicores: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    memory_limit_bytes: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    replicas: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Pods of the workload running at the end of the window."""
+    oom_rows: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    oom_timestamps: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    oom_limit_bytes: FloatArray = field(default_factory=lambda: np.zeros(0, np.float64))
+    hpa_metrics: dict[tuple[str, str, str, str], set[str]] = field(default_factory=dict)
+    """(cluster, namespace, kind, workload) → resources an HPA scales on (``cpu``, ``memory``, ``other``)."""
+    index: dict[ContainerKey, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.containers)
+
+    def row(self, cluster: str, namespace: str, pod: str, container: str) -> int:
+        """Row of a pod's container, or -1 when the pod belongs to no known workload."""
+        owner = self.pods.get((cluster, namespace, pod))
+        if owner is None:
+            return -1
+        kind, name = owner.split("/", 1)
+        return self.index.get(ContainerKey(cluster, namespace, kind, name, container), -1)
+
+    def pods_by_namespace(self) -> dict[tuple[str, str], list[str]]:
+        """Pods of known workloads grouped by (cluster, namespace), sorted."""
+        grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for (cluster, namespace, pod) in self.pods:
+            grouped[(cluster, namespace)].append(pod)
+        return {k: sorted(v) for k, v in sorted(grouped.items())}
+
+
+def cluster_of(labels: dict[str, str], scope: Scope) -> str:
+    """The value of the scope's cluster label on a series ("" without a cluster label)."""
+    return labels.get(scope.cluster_label, "") if scope.cluster_label else ""
+
+
+DISCOVERY_CHUNK_SECONDS = 86400
+"""kube-state-metrics series are read one day at a time: a ``[14d]`` range over every pod's request
+series at a 30-60 s scrape interval would load tens of millions of samples in one query."""
+
+
+def _series_key(s: Series) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(s.labels.items()))
+
+
+async def discover(prom: PrometheusClient, scope: Scope, *, end: int, history_seconds: int,
+                   kinds: frozenset[str] | None = None,
+                   chunk_seconds: int = DISCOVERY_CHUNK_SECONDS) -> Fleet:
+    """Workloads, their containers and current settings from kube-state-metrics, over the history
+    ending at ``end`` (every pod seen counts; the newest value of a setting wins)."""
+    m = scope.matchers()
+    by = scope.group_labels()
+
+    def over(metric: str, labels: str, *extra: str, fn: str = "last_over_time") -> Callable[[str], str]:
+        return lambda rng: f"max by ({by}{labels}) ({fn}({selector(metric, *m, *extra)}[{rng}]))"
+
+    ranged: dict[str, Callable[[str], str]] = {
+        "pod_owner": over("kube_pod_owner", "namespace, pod, owner_kind, owner_name", fn="max_over_time"),
+        "rs_owner": over("kube_replicaset_owner", "namespace, replicaset, owner_kind, owner_name",
+                         fn="max_over_time"),
+        "job_owner": over("kube_job_owner", "namespace, job_name, owner_kind, owner_name",
+                          fn="max_over_time"),
+        "requests": over("kube_pod_container_resource_requests", "namespace, pod, container, resource",
+                         'resource=~"cpu|memory"'),
+        "limits": over("kube_pod_container_resource_limits", "namespace, pod, container, resource",
+                       'resource=~"cpu|memory"'),
+        "container_info": over("kube_pod_container_info", "namespace, pod, container", fn="max_over_time"),
+        "hpa": over("kube_horizontalpodautoscaler_info",
+                    "namespace, horizontalpodautoscaler, scaletargetref_kind, scaletargetref_name"),
+        "hpa_metric": over("kube_horizontalpodautoscaler_spec_target_metric",
+                           "namespace, horizontalpodautoscaler, metric_name"),
+    }
+    if scope.pod_selector:
+        label_matchers = [f'label_{re.sub(r"[^a-zA-Z0-9_]", "_", k)}{op}"{escape(v)}"'
+                          for k, op, v in scope.pod_selector]
+        ranged["selected"] = over("kube_pod_labels", "namespace, pod", *label_matchers, fn="max_over_time")
+    oom_selector = selector("kube_pod_container_status_last_terminated_reason", *m, 'reason="OOMKilled"')
+    single: dict[str, str] = {
+        "running": over("kube_pod_status_phase", "namespace, pod", 'phase="Running"')("30m"),
+        # First time the OOMKilled reason was seen in the window (≈ the kill, at 5-minute resolution).
+        "oom": f"min by ({by}namespace, pod, container) (min_over_time(timestamp({oom_selector} == 1)"
+               f"[{duration(history_seconds)}:5m]))",
+    }
+    # Chunks from the newest to the oldest: (evaluation time, range).
+    chunks: list[tuple[int, int]] = []
+    t = end
+    while t > end - history_seconds:
+        length = min(chunk_seconds, t - (end - history_seconds))
+        chunks.append((t, length))
+        t -= length
+    # Which pods existed needs every chunk; settings need only the newest chunk that has them, so older
+    # chunks are read for settings only while some workload still has none (e.g. it has no pod now).
+    presence = {name: ranged[name] for name in ("pod_owner", "rs_owner", "job_owner", "selected")
+                if name in ranged}
+    settings = {name: build for name, build in ranged.items() if name not in presence}
+    merged: dict[str, dict[tuple[tuple[str, str], ...], Series]] = defaultdict(dict)
+
+    async def run(jobs: list[tuple[str, str, int]]) -> None:
+        answers = await asyncio.gather(*(prom.query(promql, at) for _, promql, at in jobs))
+        for (name, _, _), series_list in zip(jobs, answers, strict=True):
+            for series in series_list:
+                merged[name].setdefault(_series_key(series), series)  # the newest chunk comes first
+
+    first_jobs = [(name, build(duration(length)), at) for name, build in presence.items() for at, length in chunks]
+    first_jobs += [(name, build(duration(chunks[0][1])), chunks[0][0]) for name, build in settings.items()]
+    first_jobs += [(name, promql, end) for name, promql in single.items()]
+    await run(first_jobs)
+
+    def results() -> dict[str, list[Series]]:
+        return {name: list(v.values()) for name, v in merged.items()}
+
+    for at, length in chunks[1:]:
+        fleet = build_fleet(results(), scope, kinds=kinds)
+        if all(k.container for k in fleet.containers):
+            return fleet
+        await run([(name, build(duration(length)), at) for name, build in settings.items()])
+    return build_fleet(results(), scope, kinds=kinds)
+
+
+def build_fleet(results: dict[str, list[Series]], scope: Scope, *,
+                kinds: frozenset[str] | None = None) -> Fleet:
+    """Assemble the fleet from the discovery query results (pure; see :func:`discover`)."""
+    def lab(s: Series) -> tuple[str, dict[str, str]]:
+        return cluster_of(s.labels, scope), s.labels
+
+    rs_owner: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for s in results.get("rs_owner", []):
+        c, lb = lab(s)
+        if lb.get("owner_kind") and lb.get("owner_kind") != "<none>":
+            rs_owner[(c, lb["namespace"], lb["replicaset"])] = (lb["owner_kind"], lb["owner_name"])
+    job_owner: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for s in results.get("job_owner", []):
+        c, lb = lab(s)
+        if lb.get("owner_kind") and lb.get("owner_kind") != "<none>":
+            job_owner[(c, lb["namespace"], lb["job_name"])] = (lb["owner_kind"], lb["owner_name"])
+    selected: set[tuple[str, str, str]] | None = None
+    if "selected" in results:
+        selected = {(cluster_of(s.labels, scope), s.labels["namespace"], s.labels["pod"])
+                    for s in results["selected"]}
+
+    fleet = Fleet()
+    for s in results.get("pod_owner", []):
+        c, lb = lab(s)
+        ns, pod, kind, name = lb.get("namespace", ""), lb.get("pod", ""), lb.get("owner_kind", ""), \
+            lb.get("owner_name", "")
+        if not kind or kind == "<none>" or (selected is not None and (c, ns, pod) not in selected):
+            continue
+        if kind == "ReplicaSet":
+            kind, name = rs_owner.get((c, ns, name), ("ReplicaSet", name))
+        elif kind == "Job":
+            kind, name = job_owner.get((c, ns, name), ("Job", name))
+        if kinds is not None and kind not in kinds:
+            continue
+        fleet.pods[(c, ns, pod)] = f"{kind}/{name}"
+
+    # Containers come from the request/limit series (a container without any has nothing to compare).
+    settings: dict[ContainerKey, dict[str, float]] = defaultdict(dict)
+    seen_pod_container: set[tuple[str, str, str, str]] = set()
+    for what in ("container_info", "requests", "limits"):
+        for s in results.get(what, []):
+            c, lb = lab(s)
+            owner = fleet.pods.get((c, lb.get("namespace", ""), lb.get("pod", "")))
+            if owner is None or not lb.get("container"):
+                continue
+            kind, name = owner.split("/", 1)
+            key = ContainerKey(c, lb["namespace"], kind, name, lb["container"])
+            if what == "container_info":
+                settings.setdefault(key, {})
+                continue
+            slot = f"{what}_{lb.get('resource')}"
+            settings[key][slot] = max(settings[key].get(slot, 0.0), float(s.values[-1]))
+            seen_pod_container.add((c, lb["namespace"], lb["pod"], lb["container"]))
+    # Workloads with no request/limit series at all still get a row per container seen in usage later;
+    # here they get a placeholder "app" row only if nothing else is known, so they are not silently lost.
+    workloads_with_containers = {(k.cluster, k.namespace, k.kind, k.workload) for k in settings}
+    for (c, ns, _pod), owner in fleet.pods.items():
+        kind, name = owner.split("/", 1)
+        if (c, ns, kind, name) not in workloads_with_containers:
+            settings[ContainerKey(c, ns, kind, name, "")] = {}
+            workloads_with_containers.add((c, ns, kind, name))
+
+    fleet.containers = sorted(settings,
+                              key=lambda k: (k.cluster, k.namespace, k.kind, k.workload, k.container))
+    fleet.index = {k: i for i, k in enumerate(fleet.containers)}
+    n = len(fleet.containers)
+
+    def column(slot: str, scale: float) -> IntArray:
+        return np.array([int(np.ceil(round(settings[k][slot] * scale, 6))) if slot in settings[k] else -1
+                         for k in fleet.containers], dtype=np.int64)
+
+    fleet.cpu_request_millicores = column("requests_cpu", 1000.0)
+    fleet.memory_request_bytes = column("requests_memory", 1.0)
+    fleet.cpu_limit_millicores = column("limits_cpu", 1000.0)
+    fleet.memory_limit_bytes = column("limits_memory", 1.0)
+
+    running: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for s in results.get("running", []):
+        c, lb = lab(s)
+        owner = fleet.pods.get((c, lb.get("namespace", ""), lb.get("pod", "")))
+        if owner is not None and s.values[-1] > 0:
+            kind, name = owner.split("/", 1)
+            running[(c, lb["namespace"], kind, name)] += 1
+    fleet.replicas = np.array([running.get((k.cluster, k.namespace, k.kind, k.workload), 0)
+                               for k in fleet.containers], dtype=np.int64).reshape(n)
+
+    oom_rows, oom_ts, oom_limit = [], [], []
+    for s in results.get("oom", []):
+        c, lb = lab(s)
+        row = fleet.row(c, lb.get("namespace", ""), lb.get("pod", ""), lb.get("container", ""))
+        if row >= 0:
+            oom_rows.append(row)
+            oom_ts.append(int(s.values[-1]))
+            limit = fleet.memory_limit_bytes[row]
+            oom_limit.append(float(limit if limit > 0 else max(fleet.memory_request_bytes[row], 0)))
+    order = np.lexsort((np.array(oom_ts, dtype=np.int64), np.array(oom_rows, dtype=np.int64)))
+    fleet.oom_rows = np.array(oom_rows, dtype=np.int64)[order]
+    fleet.oom_timestamps = np.array(oom_ts, dtype=np.int64)[order]
+    fleet.oom_limit_bytes = np.array(oom_limit, dtype=np.float64)[order]
+
+    hpa_target: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for s in results.get("hpa", []):
+        c, lb = lab(s)
+        hpa_target[(c, lb.get("namespace", ""), lb.get("horizontalpodautoscaler", ""))] = (
+            lb.get("scaletargetref_kind", ""), lb.get("scaletargetref_name", ""))
+    for s in results.get("hpa_metric", []):
+        c, lb = lab(s)
+        target = hpa_target.get((c, lb.get("namespace", ""), lb.get("horizontalpodautoscaler", "")))
+        if target is None:
+            continue
+        metric = lb.get("metric_name", "")
+        resource = metric if metric in ("cpu", "memory") else "other"
+        fleet.hpa_metrics.setdefault((c, lb["namespace"], target[0], target[1]), set()).add(resource)
+    return fleet
+
+
+# ----------------------------------------------------------------------------------------------- batches
+
+
