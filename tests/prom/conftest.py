@@ -4,7 +4,8 @@ Session fixtures: the history (8 pods, 3 days at 60 s, replayed from the shared 
 ``bench/promdata.py``; see prom_env.py) is backfilled once with ``promtool`` into a pristine TSDB; each
 session runs ``prometheus`` on a free loopback port with no scrape targets over a *copy* of it (Prometheus
 compacts backfilled blocks about a minute after start), and stops it at the end. Missing ``prometheus``/
-``promtool`` or trace: skip (fail under CI=true).
+``promtool``: skip (fail under CI=true, which installs them). Missing shared trace: skip with the path, like
+every test that reads ../shared/data (DESIGN.md, "Data"; CI cannot install it).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from prom_env import END, START, PromServer, fixture_pods, free_port, promdata, 
 @pytest.fixture(scope="session")
 def prom_pods() -> list[promdata.Pod]:
     if not promdata.data_path().exists():
-        unavailable(f"trace not found: {promdata.data_path()} (the shared Bitbrains data)")
+        pytest.skip(f"shared trace not found: {promdata.data_path()} (set RIKUGAME_BITBRAINS)")
     return fixture_pods()
 
 
