@@ -6,10 +6,12 @@ Each signal ingests samples of one resource for ``rows`` containers and offers r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from rikugame.core import histograms
 from rikugame.core.histograms import BucketLayout, FloatArray, IntArray
@@ -35,6 +37,21 @@ def rank_within_row(group_rows: IntArray) -> IntArray:
     first_index = np.maximum.accumulate(np.where(new_row, np.arange(n), 0))
     ranks: IntArray = (np.arange(n) - first_index).astype(np.int64)
     return ranks
+
+
+def ring_slots(slot_ids: IntArray, timestamps: IntArray,
+               slot_seconds: int) -> Iterator[tuple[int, npt.NDArray[np.bool_], bool]]:
+    """Walk the time slots the samples fall in, over a ring of ``len(slot_ids)`` slots.
+
+    Yields (ring index, mask of the samples in that slot, whether the ring slot still holds an older
+    period that the caller must clear first) and records the new period in ``slot_ids``.
+    """
+    slot_id = timestamps // slot_seconds
+    for sid in np.unique(slot_id):
+        k = int(sid % len(slot_ids))
+        stale = bool(slot_ids[k] != sid and slot_ids[k] >= 0)
+        slot_ids[k] = sid
+        yield k, slot_id == sid, stale
 
 
 @dataclass
@@ -163,15 +180,10 @@ class WindowedHistogram:
         """Add samples to their time slot."""
         if len(rows) == 0:
             return
-        slot_id = timestamps // self.slot_seconds
-        for sid in np.unique(slot_id):
-            k = int(sid % self.count)
-            if self.slot_ids[k] != sid:
-                if self.slot_ids[k] >= 0:
-                    self.total -= self.slots[:, k, :]
-                    self.slots[:, k, :] = 0.0
-                self.slot_ids[k] = sid
-            sel = slot_id == sid
+        for k, sel, stale in ring_slots(self.slot_ids, timestamps, self.slot_seconds):
+            if stale:
+                self.total -= self.slots[:, k, :]
+                self.slots[:, k, :] = 0.0
             buckets = self.layout.find_buckets(values[sel])
             np.add.at(self.slots[:, k, :], (rows[sel], buckets), 1.0)
             np.add.at(self.total, (rows[sel], buckets), 1.0)
@@ -205,13 +217,9 @@ class WindowedMax:
         """Add samples."""
         if len(rows) == 0:
             return
-        slot_id = timestamps // self.slot_seconds
-        for sid in np.unique(slot_id):
-            k = int(sid % self.count)
-            if self.slot_ids[k] != sid:
+        for k, sel, stale in ring_slots(self.slot_ids, timestamps, self.slot_seconds):
+            if stale:
                 self.slot_max[:, k] = 0.0
-                self.slot_ids[k] = sid
-            sel = slot_id == sid
             np.maximum.at(self.slot_max[:, k], rows[sel], values[sel])
 
     def maximum(self, now: int) -> FloatArray:
