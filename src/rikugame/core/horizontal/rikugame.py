@@ -10,9 +10,13 @@ a forecast of the next minute's load with a safety margin sized from the workloa
 * margin: load(t + 1) − L(t) scales like sqrt(L) (request counts are Poisson-like), so
   z = the (1 − overloadBudgetRatio) quantile of (load(t + 1) − L(t)) / sqrt(L(t)) over that history —
   no distribution is assumed;
-* minReplicas = ceil((L + z × sqrt(L)) / request), the highest over the last ``FLOOR_HOLD_MINUTES``;
+* minReplicas = ceil((L + z × sqrt(L)) / request), raised at once; lowered only when the forecast has
+  fallen ``DOWN_DEADBAND_SD`` × sqrt(L) below the current floor (hysteresis scaled by the forecast's
+  own one-minute noise, so a forecast hovering at a pod boundary does not rewrite the HPA every minute);
 * the HPA target is the policy's upper bound, so the HPA adds pods only when load runs above the
-  forecast (a sustained ramp); its 300 s window and default behaviour stay.
+  forecast; its scale-down stabilisation window is 0 s (``SCALE_DOWN_WINDOW_SECONDS``): the floor is
+  already the forward-looking lower bound, and the default 300 s window kept burst-driven pods five
+  minutes after each burst.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 
 from rikugame.core.histograms import FloatArray
 from rikugame.core.horizontal.history import HorizontalHistory
-from rikugame.core.horizontal.hpa import Behavior
+from rikugame.core.horizontal.hpa import DEFAULT_SCALE_DOWN, Behavior, ScalingRules
 from rikugame.core.horizontal.recommending import (
     HorizontalContext,
     HorizontalProposal,
@@ -40,9 +44,13 @@ LEVELS: tuple[tuple[float, ...], ...] = (
 )
 """Candidate level weights over ``WINDOWS_MINUTES`` (the first: a plain 20-minute mean)."""
 REFIT_SECONDS = 86400
-FLOOR_HOLD_MINUTES = 3
-"""The floor is the highest of the last N minutes' forecasts (N > 1: fewer HPA writes, more pods)."""
 MIN_FIT_MINUTES = 1440
+DOWN_DEADBAND_SD = 0.35
+"""Hysteresis on decreases, in units of the margin's noise scale sqrt(L): minReplicas is lowered only to
+ceil(forecast + DOWN_DEADBAND_SD × sqrt(L)) (scale-free: about a pod at ×1000, a third of one at ×100)."""
+SCALE_DOWN_WINDOW_SECONDS = 0
+"""Scale-down stabilisation the policy sets on the HPA (the controller's default is 300 s)."""
+BEHAVIOR = Behavior(scale_down=ScalingRules(DEFAULT_SCALE_DOWN.policies, SCALE_DOWN_WINDOW_SECONDS))
 
 
 def levels(usage: FloatArray, weights: tuple[float, ...]) -> FloatArray:
@@ -100,20 +108,20 @@ def rikugame(ctx: HorizontalContext) -> HorizontalProposal:
         h.cache["rikugame"] = fitted
     _, terms, z, note = fitted
     longest = max(WINDOWS_MINUTES)
-    usage = h.last_total_usage(longest + FLOOR_HOLD_MINUTES - 1)
+    usage = h.last_total_usage(longest)
     if len(usage) < longest:
         usage = np.concatenate((np.full(longest - len(usage), usage.mean() if len(usage) else 0.0), usage))
-    csum = [0.0, *np.cumsum(usage).tolist()]
-    n = len(usage)
-    forecast = 0.0
     level = 0.0
-    for end in range(max(longest, n - FLOOR_HOLD_MINUTES + 1), n + 1):  # the last hold minutes
-        level = 0.0
-        for scale, k in terms:
-            level += scale * (csum[end] - csum[end - k])
-        level = max(level, 0.0)
-        forecast = max(forecast, level + z * math.sqrt(level))
-    min_replicas = max(1, math.ceil(forecast / request_cores - 1e-9))
+    for scale, k in terms:
+        level += scale * float(usage[longest - k:].sum())
+    level = max(level, 0.0)
+    root = math.sqrt(level)
+    wanted = (level + z * root) / request_cores
+    min_replicas = max(1, math.ceil(wanted - 1e-9))
+    current = ctx.current.min_replicas
+    if min_replicas < current:  # lowered late (hysteresis), never below the forecast
+        min_replicas = max(min_replicas, min(current, math.ceil(
+            wanted + DOWN_DEADBAND_SD * root / request_cores - 1e-9)))
     explanation = f"minReplicas for load {level:.2f} + {note}"
     return HorizontalProposal(p.max_target_utilization_percent, min_replicas, p.max_replicas,
-                              policy_behavior(p, Behavior()), explanation)
+                              policy_behavior(p, BEHAVIOR), explanation)
