@@ -56,3 +56,22 @@ def test_last_total_usage_wraps_around_the_ring() -> None:
     assert h.last_total_usage(3).tolist() == [4.0, 5.0, 6.0]
     assert h.last_total_usage(10).tolist() == [2.0, 3.0, 4.0, 5.0, 6.0]
     assert h.last_total_usage(10).tolist() == h.recent(10)[1].tolist()
+
+
+def test_the_floor_rises_at_once_and_falls_only_past_the_hysteresis() -> None:
+    now = T0 + 8 * 86400
+    policy = HorizontalPolicy(recommender="rikugame", min_replicas_floor=1, min_replicas_cap=1000,
+                              max_replicas=1000, max_replicas_cap=1000)
+    h = _history(8.0)
+
+    def floor(current: int) -> int:
+        d = decide_horizontal(h, HPASettings(90, current, 1000), policy, now, replicas=current,
+                              request_millicores=1000)
+        assert d.settings.behavior.scale_down.stabilization_window_seconds == rk.SCALE_DOWN_WINDOW_SECONDS
+        return d.settings.min_replicas
+
+    forecast = floor(1)  # from below: raised to the forecast at once
+    assert floor(forecast) == forecast
+    assert floor(forecast + 1) == forecast + 1  # one pod above: within the hysteresis, kept
+    assert floor(forecast + 10) < forecast + 10  # far above: lowered
+    assert floor(forecast + 10) >= forecast
