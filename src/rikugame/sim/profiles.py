@@ -3,9 +3,10 @@
 Peer emulations (``vpa``, ``krr-simple``, ``window``) run as the peer does: their estimate is applied
 as is, with no extra rate limits. ``tortoise`` adds Tortoise's own rules (VPA target × 1.1, scale down
 once an hour by ≤ 20 %, bounds 50m–10 cores / 50Mi–10Gi). ``rikugame`` runs with its recommended
-guardrails: the Tortoise-compatible defaults (≤ 20 % per step, OOM bump) but a decrease at most every
-6 h instead of every hour — with 1 h the 20 % staircase alone makes p99 churn 12 changes/day on the
-Bitbrains trace, with 6 h it is 5 (README, "Backtest"). Traces are whole VMs, bigger than typical
+guardrails: the OOM bump and rate-limited decreases like Tortoise's, but a decrease at most every 6 h
+(not every hour) by at most 30 % (not 20 %) — with 1 h the staircase alone makes p99 churn 12
+changes/day on the Bitbrains trace; 6 h and 30 % keep it at 6 and let requests come down after a peak
+within a day (README, "Backtest"). Traces are whole VMs, bigger than typical
 containers, so the default bounds are widened to 1m–1000 cores / 1Mi–1Ti for everything but ``tortoise``.
 """
 
@@ -17,7 +18,7 @@ from rikugame.core.policy import TunerSpec
 
 WIDE_BOUNDS: dict[str, str] = {"minCpu": "1m", "maxCpu": "1000", "minMemory": "1Mi", "maxMemory": "1Ti"}
 PASS_THROUGH: dict[str, Any] = {"scaleDownMaxRatio": 1.0, "scaleDownIntervalSeconds": 0}
-RIKUGAME_RECOMMENDED: dict[str, Any] = {"scaleDownIntervalSeconds": 6 * 3600}
+RIKUGAME_RECOMMENDED: dict[str, Any] = {"scaleDownIntervalSeconds": 6 * 3600, "scaleDownMaxRatio": 0.3}
 
 NATIVE: dict[str, dict[str, Any]] = {
     "vpa": {"bounds": WIDE_BOUNDS, "vertical": PASS_THROUGH},

@@ -1,7 +1,7 @@
 """``rikugame``: our default recommender (pure).
 
-CPU — a per-container arg-min ensemble (``ensemble``; Autopilot's ML recommender idea): 48 candidate
-models (P90/P95/P98/P99 of 12 h, 24 h and 72 h half-life histograms, × 1.0/1.15/1.3/2.0) are charged for
+CPU — a per-container arg-min ensemble (``ensemble``; Autopilot's ML recommender idea): 64 candidate
+models (P90/P95/P98/P99 of 6 h, 12 h, 24 h and 72 h half-life histograms, × 1.0/1.15/1.3/2.0) are charged for
 the contention (share of samples above them, × ``cpu_overrun_weight``), the deficit (usage above them,
 × ``cpu_deficit_weight``) and the slack (unused capacity), the last two relative to usage. Every
 container starts on VPA's model (P90 of 24 h × 1.15) and moves to another only when it is at least
@@ -79,9 +79,9 @@ class RikugameRecommender:
     """Arg-min ensemble for CPU, windowed peak + byte headroom for memory."""
 
     rows: int
-    cpu_overrun_weight: float = 7.0
+    cpu_overrun_weight: float = 9.0
     cpu_deficit_weight: float = 14.0
-    cpu_half_lives_seconds: tuple[float, ...] = (12 * HOUR, 24 * HOUR, 72 * HOUR)
+    cpu_half_lives_seconds: tuple[float, ...] = (6 * HOUR, 12 * HOUR, 24 * HOUR, 72 * HOUR)
     cpu_margins: tuple[float, ...] = (1.0, 1.15, 1.3, 2.0)
     cpu_start_like_vpa: bool = True
     cost_half_life_seconds: float = 7 * DAY
