@@ -38,6 +38,24 @@ def deployment(name: str, *, replicas: int = 1, cpu_request: str = "100m", usage
     }
 
 
+def hpa(name: str, *, min_replicas: int, max_replicas: int, target_percent: int,
+        behavior: dict[str, Any]) -> dict[str, Any]:
+    """An autoscaling/v2 HPA on the Deployment ``name``, one CPU Utilization metric."""
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": min_replicas,
+            "maxReplicas": max_replicas,
+            "metrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": target_percent}}}],
+            "behavior": behavior,
+        },
+    }
+
+
 async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeout: float,
                      interval: float = 1.0) -> T:
     """Await `probe` until it returns a truthy value, which is returned; fail after `timeout` seconds."""

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pytest
-from e2e_workloads import deployment, eventually, pod_ready
+from e2e_workloads import deployment, eventually, hpa, pod_ready
 from kubernetes_asyncio.client import ApiClient, AppsV1Api, AutoscalingV2Api, CoreV1Api
 
 from kubeharness.cluster import Cluster
@@ -18,25 +18,13 @@ NAME = "web"
 
 
 def _hpa() -> dict[str, Any]:
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": NAME},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME},
-            "minReplicas": 1,
-            "maxReplicas": 5,
-            "metrics": [{"type": "Resource", "resource": {
-                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],
-            "behavior": {
-                # At most +1 pod per minute, so the test can observe the first step (1 -> 2) and
-                # lower the load before the controller would take the next one.
-                "scaleUp": {"stabilizationWindowSeconds": 0,
-                            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]},
-                "scaleDown": {"stabilizationWindowSeconds": 0},
-            },
-        },
-    }
+    # At most +1 pod per minute, so the test can observe the first step (1 -> 2) and lower the load
+    # before the controller would take the next one.
+    return hpa(NAME, min_replicas=1, max_replicas=5, target_percent=50, behavior={
+        "scaleUp": {"stabilizationWindowSeconds": 0,
+                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]},
+        "scaleDown": {"stabilizationWindowSeconds": 0},
+    })
 
 
 async def test_hpa_scales_up_on_usage_and_back_down(

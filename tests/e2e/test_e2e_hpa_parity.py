@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from e2e_workloads import deployment, eventually, pod_ready
+from e2e_workloads import deployment, eventually, hpa, pod_ready
 from kubernetes_asyncio.client import ApiClient, AppsV1Api, AutoscalingV2Api, CoreV1Api
 
 from kubeharness.cluster import Cluster
@@ -71,19 +71,9 @@ def _hpa_manifest() -> dict[str, Any]:
                 "policies": [{"type": p.type.value, "value": p.value, "periodSeconds": p.period_seconds}
                              for p in r.policies]}
 
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": NAME},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME},
-            "minReplicas": SETTINGS.min_replicas,
-            "maxReplicas": SETTINGS.max_replicas,
-            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
-                "type": "Utilization", "averageUtilization": SETTINGS.target_utilization_percent}}}],
-            "behavior": {"scaleUp": rules(up), "scaleDown": rules(down)},
-        },
-    }
+    return hpa(NAME, min_replicas=SETTINGS.min_replicas, max_replicas=SETTINGS.max_replicas,
+               target_percent=SETTINGS.target_utilization_percent,
+               behavior={"scaleUp": rules(up), "scaleDown": rules(down)})
 
 
 def simulate() -> tuple[list[int], list[tuple[int, int]]]:
