@@ -80,6 +80,11 @@ class Coverage:
         span: FloatArray = np.where(self.first >= 0, self.last - self.first, 0).astype(np.float64)
         return span
 
+    def sufficient(self, min_history_seconds: float) -> BoolArray:
+        """Rows with at least one sample spanning ``min_history_seconds`` or more."""
+        enough: BoolArray = (self.count > 0) & (self.span_seconds() >= min_history_seconds)
+        return enough
+
 
 RecommenderFactory = Callable[..., Recommender]
 REGISTRY: Registry[RecommenderFactory] = Registry("recommender")

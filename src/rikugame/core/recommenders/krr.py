@@ -88,7 +88,7 @@ class KRRSimpleRecommender:
         return Estimates(
             cpu_cores=cpu,
             memory_bytes=mem,
-            sufficient=(self.coverage.count > 0) & (span >= self.min_history_seconds),
+            sufficient=self.coverage.sufficient(self.min_history_seconds),
             history_seconds=span,
             cpu_explanation=f"P{self.cpu_percentile * 100:g} of CPU over {self.window_seconds // 86400}d",
             memory_explanation=f"max memory over {self.window_seconds // 86400}d "

@@ -136,7 +136,7 @@ class RikugameRecommender:
         return Estimates(
             cpu_cores=np.maximum(cpu, self.min_cpu_cores),
             memory_bytes=np.maximum(memory, self.min_memory_bytes),
-            sufficient=(self.coverage.count > 0) & (span >= self.min_history_seconds),
+            sufficient=self.coverage.sufficient(self.min_history_seconds),
             history_seconds=span,
             cpu_explanation="per-container arg-min of overrun + deficit + slack among " + "; ".join(labels[:3])
                             + f"{' …' if len(labels) > 3 else ''}",

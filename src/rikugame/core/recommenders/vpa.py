@@ -92,7 +92,7 @@ class VPARecommender:
         return Estimates(
             cpu_cores=cpu,
             memory_bytes=mem,
-            sufficient=(self.coverage.count > 0) & (span >= self.min_history_seconds),
+            sufficient=self.coverage.sufficient(self.min_history_seconds),
             history_seconds=span,
             cpu_explanation=f"P{self.cpu_percentile * 100:g} of CPU samples (24h half-life) "
                             f"+{self.margin_fraction:.0%}",

@@ -71,7 +71,7 @@ class MovingWindowRecommender:
         return Estimates(
             cpu_cores=cpu_held,
             memory_bytes=mem_held,
-            sufficient=(self.coverage.count > 0) & (span >= self.min_history_seconds),
+            sufficient=self.coverage.sufficient(self.min_history_seconds),
             history_seconds=span,
             cpu_explanation=f"load-adjusted P{self.cpu_percentile * 100:g} of CPU (12h half-life) "
                             f"+{self.margin_fraction:.0%}, max over 1h",
