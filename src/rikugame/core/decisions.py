@@ -33,6 +33,10 @@ class Reason(enum.IntFlag):
     """Lowered to the policy's maximum."""
     NO_CURRENT = enum.auto()
     """The container had no request before."""
+    NOT_TUNED = enum.auto()
+    """The Tuner does not tune this resource of this container (its ResourceMode is not Vertical)."""
+    EMERGENCY_FREEZE = enum.auto()
+    """Emergency mode: nothing shrinks."""
 
     def describe(self) -> list[str]:
         """Names of the set flags, in declaration order."""
@@ -51,6 +55,8 @@ class ResourceDecisions:
     """The value before this decision (-1 = none)."""
     reasons: IntArray
     """Reason bit mask per row."""
+    limit: IntArray
+    """The limit that goes with the decided value under the Tuner's limit policy (-1 = no limit)."""
 
     def changed(self) -> np.ndarray:
         """Rows whose value changed."""

@@ -106,3 +106,18 @@ def apply_chain(proposed: IntArray, current: IntArray, rules: ResourceRules, *, 
     bounds(p, minimum=rules.minimum, maximum=rules.maximum)
     p.reasons[p.value != proposed] &= ~int(Reason.RECOMMENDED)
     return p
+
+
+def freeze_shrink(p: Proposal, current: IntArray) -> None:
+    """Emergency: no value goes below the current one."""
+    blocked = (current >= 0) & (p.value < current)
+    p.value[blocked] = current[blocked]
+    p.reasons[blocked] |= Reason.EMERGENCY_FREEZE
+    p.reasons[blocked] &= ~int(Reason.RECOMMENDED)
+
+
+def untuned(p: Proposal, current: IntArray, *, tuned: BoolArray) -> None:
+    """Resources the Tuner does not tune keep their current value (none stays none)."""
+    off = ~tuned
+    p.value[off] = current[off]
+    p.reasons[off] = int(Reason.NOT_TUNED)

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rikugame.core import checkpoints
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -190,35 +192,18 @@ class Histograms:
         result: FloatArray = np.where(total > EPSILON, value, 0.0)
         return result
 
-    def is_empty(self) -> npt.NDArray[np.bool_]:
-        """True for rows with no weight."""
-        empty: npt.NDArray[np.bool_] = self.total_weight() <= EPSILON
-        return empty
-
     # -- checkpoints -----------------------------------------------------------------------------
-    def checkpoint(self, row: int) -> dict[str, Any]:
-        """A compact, JSON-ready dict of one row: reference time and the non-empty buckets."""
-        w = self.weights[row]
-        nz = np.flatnonzero(w)
-        scale = float(w.max()) if len(nz) else 1.0
-        return {
-            "referenceTime": self.reference_time,
-            "halfLifeSeconds": self.half_life_seconds,
-            "scale": scale,
-            "buckets": {str(int(b)): round(float(w[b] / scale), 9) for b in nz},
-        }
+    def row_state(self, row: int) -> dict[str, Any]:
+        """One row, exactly: the shared reference time and the non-empty buckets' weights."""
+        return {"ref": self.reference_time, **checkpoints.encode_sparse(self.weights[row])}
 
-    def restore(self, row: int, checkpoint: dict[str, Any]) -> None:
-        """Load one row from :meth:`checkpoint` output, rescaled to this batch's reference time."""
-        if checkpoint.get("halfLifeSeconds") != self.half_life_seconds:
-            raise ValueError("checkpoint half-life differs from this histogram's")
-        scale = float(checkpoint.get("scale", 1.0))
-        values = np.zeros(self.layout.num_buckets, dtype=np.float64)
-        for bucket, weight in checkpoint.get("buckets", {}).items():
-            values[int(bucket)] = float(weight) * scale
-        ref = checkpoint.get("referenceTime")
+    def load_row_state(self, row: int, state: dict[str, Any]) -> None:
+        """Load one row from :meth:`row_state` output (rescaled if this batch's reference differs)."""
+        values = checkpoints.decode_sparse(state, self.layout.num_buckets)
+        ref = checkpoints.field(state, "ref")
         if self.half_life_seconds is not None and ref is not None:
             if self.reference_time is None:
                 self.reference_time = int(ref)
-            values *= math.exp2((int(ref) - self.reference_time) / self.half_life_seconds)
+            if int(ref) != self.reference_time:
+                values *= math.exp2((int(ref) - self.reference_time) / self.half_life_seconds)
         self.weights[row] = values

@@ -2,9 +2,10 @@
 
 Declarative on purpose: the CRD's OpenAPI schema is generated from these models. Field names are
 camelCase on the wire (``scaleDownMaxRatio``) and snake_case in Python. Quantities are Kubernetes
-strings here and integers (millicores, bytes) everywhere else. Defaults follow Mercari Tortoise
-(pkg/config/config.go; peers-and-anchors.md §1.3): scale down at most once an hour and by at most 20 %
-per step, requests bounded to 50m–10 cores and 50Mi–10Gi, OOM bump max(+20 %, +100Mi).
+strings here and integers (millicores, bytes) everywhere else. Bounds and the OOM bump follow Mercari
+Tortoise (pkg/config/config.go; peers-and-anchors.md §1.3): requests bounded to 50m–10 cores and
+50Mi–10Gi, OOM bump max(+20 %, +100Mi). The scale-down rate limits default to what the chosen recommender
+was backtested with (``presets``): 6 h / 30 % for ``rikugame``, Tortoise's 1 h / 20 % for ``tortoise``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from rikugame.core import quantities
+from rikugame.core import presets, quantities
 from rikugame.core.horizontal.policy import HorizontalPolicy
 
 
@@ -113,10 +114,15 @@ class VerticalGuardrails(_Model):
     """Safety rules applied after estimation, in this order: hold on missing data, OOM bump,
     deadband, scale-down cool-down, scale-down step limit, bounds."""
 
-    scale_down_max_ratio: float = Field(0.2, ge=0.0, le=1.0,
-                                        description="Largest fraction a request may drop in one step.")
-    scale_down_interval_seconds: int = Field(3600, ge=0,
-                                             description="Least time between two decreases of a request.")
+    scale_down_max_ratio: float | None = Field(
+        None, ge=0.0, le=1.0, description="Largest fraction a request may drop in one step (unset: the "
+                                          "recommender's backtested default, 0.3 for rikugame).")
+    scale_down_interval_seconds: int | None = Field(
+        None, ge=0, description="Least time between two decreases of a request (unset: the recommender's "
+                                "backtested default, 6 h for rikugame).")
+    decision_interval_seconds: int = Field(
+        3600, ge=60, le=86400, description="How often the model moves on (the ensemble re-chooses, windows "
+                                           "roll): decisions read in between change nothing.")
     min_change_ratio: float = Field(0.0, ge=0.0, le=1.0,
                                     description="Decreases smaller than this fraction are not made.")
     oom_bump_ratio: float = Field(0.2, ge=0.0, le=10.0,
@@ -129,6 +135,26 @@ class VerticalGuardrails(_Model):
     def oom_min_bump_bytes(self) -> int:
         """oomMinBump in bytes."""
         return quantities.memory_bytes(self.oom_min_bump)
+
+    def resolved(self, recommender: str) -> VerticalGuardrails:
+        """These guardrails with every unset field taken from ``recommender``'s backtested preset."""
+        preset = presets.vertical_guardrails(recommender)
+        update = {name: value for name, value in preset.items() if getattr(self, name) is None}
+        return self.model_copy(update=update)
+
+    @property
+    def max_step_ratio(self) -> float:
+        """scaleDownMaxRatio (call on :meth:`resolved` guardrails)."""
+        if self.scale_down_max_ratio is None:
+            raise ValueError("guardrails not resolved: scaleDownMaxRatio unset")
+        return self.scale_down_max_ratio
+
+    @property
+    def decrease_interval_seconds(self) -> int:
+        """scaleDownIntervalSeconds (call on :meth:`resolved` guardrails)."""
+        if self.scale_down_interval_seconds is None:
+            raise ValueError("guardrails not resolved: scaleDownIntervalSeconds unset")
+        return self.scale_down_interval_seconds
 
 
 class Limits(_Model):
@@ -171,6 +197,10 @@ class TunerSpec(_Model):
     limits: Limits = Field(default_factory=Limits)
     horizontal: HorizontalPolicy | None = Field(
         None, description="HPA tuning (target, min/max replicas, behaviour); absent: the HPA is left alone.")
+
+    def guardrails(self) -> VerticalGuardrails:
+        """The vertical guardrails in force: the spec's, unset fields from the recommender's preset."""
+        return self.vertical.resolved(self.recommender)
 
     def container_policy(self, name: str) -> ContainerPolicy:
         """The overrides for container ``name`` (defaults when none are given)."""

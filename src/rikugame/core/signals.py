@@ -6,52 +6,55 @@ Each signal ingests samples of one resource for ``rows`` containers and offers r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from rikugame.core import histograms
+from rikugame.core import checkpoints, histograms
 from rikugame.core.histograms import BucketLayout, FloatArray, IntArray
 
-
-def group_starts(rows: IntArray, keys: IntArray) -> IntArray:
-    """Indices where a run of equal (row, key) pairs starts, for rows/keys sorted within each row."""
-    if len(rows) == 0:
-        return np.zeros(0, dtype=np.int64)
-    change = np.ones(len(rows), dtype=bool)
-    change[1:] = (rows[1:] != rows[:-1]) | (keys[1:] != keys[:-1])
-    starts: IntArray = np.flatnonzero(change).astype(np.int64)
-    return starts
+BoolArray = npt.NDArray[np.bool_]
 
 
-def rank_within_row(group_rows: IntArray) -> IntArray:
-    """0, 1, 2, … for consecutive groups of the same row (group_rows sorted)."""
-    n = len(group_rows)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    new_row = np.ones(n, dtype=bool)
-    new_row[1:] = group_rows[1:] != group_rows[:-1]
-    first_index = np.maximum.accumulate(np.where(new_row, np.arange(n), 0))
-    ranks: IntArray = (np.arange(n) - first_index).astype(np.int64)
-    return ranks
+def claim_slots(slot_ids: IntArray, rows: IntArray, slot_id: IntArray) -> tuple[IntArray, BoolArray, BoolArray]:
+    """Per-row rings of time slots: assign every sample to ring cell (row, slot_id % width).
 
-
-def ring_slots(slot_ids: IntArray, timestamps: IntArray,
-               slot_seconds: int) -> Iterator[tuple[int, npt.NDArray[np.bool_], bool]]:
-    """Walk the time slots the samples fall in, over a ring of ``len(slot_ids)`` slots.
-
-    Yields (ring index, mask of the samples in that slot, whether the ring slot still holds an older
-    period that the caller must clear first) and records the new period in ``slot_ids``.
+    A cell holds one period (``slot_ids[row, k]``); a sample of a newer period takes the cell over (the
+    caller clears the cells returned as ``renewed`` before adding), a sample of an older period than the
+    cell holds is out of the ring's reach and is not kept. Each row has its own ring, so the result does
+    not depend on how samples of different rows (or of one row) are interleaved across calls.
+    Returns (ring index per sample, mask of the samples to keep, mask of renewed cells).
     """
-    slot_id = timestamps // slot_seconds
-    for sid in np.unique(slot_id):
-        k = int(sid % len(slot_ids))
-        stale = bool(slot_ids[k] != sid and slot_ids[k] >= 0)
-        slot_ids[k] = sid
-        yield k, slot_id == sid, stale
+    k = slot_id % slot_ids.shape[1]
+    target = slot_ids.copy()
+    np.maximum.at(target, (rows, k), slot_id)
+    renewed: BoolArray = target != slot_ids
+    slot_ids[:] = target
+    keep: BoolArray = slot_id == target[rows, k]
+    return k, keep, renewed
+
+
+def _ring_state(slot_ids: IntArray, values: FloatArray) -> dict[str, Any]:
+    """One row's ring cells that hold a period: newest id, ids as offsets from it, values."""
+    used = slot_ids >= 0
+    if not used.any():
+        return {}
+    newest = int(slot_ids[used].max())
+    return {"newest": newest, "age": checkpoints.encode_array((newest - slot_ids[used]).astype(np.uint32)),
+            "v": checkpoints.encode_array(values[used])}
+
+
+def _load_ring(state: dict[str, Any], width: int) -> tuple[IntArray, FloatArray]:
+    """(ids, values) of one row from :func:`_ring_state` output (values of shape (width,) or (width, ...))."""
+    ids = np.full(width, -1, dtype=np.int64)
+    if not state:
+        return ids, np.zeros(0)
+    newest = int(checkpoints.field(state, "newest"))
+    used = newest - checkpoints.decode_array(checkpoints.field(state, "age"), np.uint32).astype(np.int64)
+    ids[used % width] = used
+    return ids, checkpoints.decode_array(checkpoints.field(state, "v"), np.float64)
 
 
 @dataclass
@@ -76,68 +79,70 @@ class SampleHistogram:
         """Percentile per row (0 when empty)."""
         return self.hist.percentile(q)
 
+    def row_state(self, row: int) -> dict[str, Any]:
+        """One row's state for a checkpoint."""
+        return self.hist.row_state(row)
+
+    def load_row_state(self, row: int, state: dict[str, Any]) -> None:
+        """Restore one row from :meth:`row_state` output."""
+        self.hist.load_row_state(row, state)
+
 
 @dataclass
 class PeakHistogram:
     """One peak per row per interval into a decaying histogram (VPA's memory aggregation).
 
-    Intervals are anchored at each row's first sample; the current interval's peak is replaced
-    (subtract old, add new) when a bigger sample arrives, and is timestamped at the interval's end
-    (autoscaler: pkg/recommender/model/container.go, addMemorySample).
+    The peak of an interval enters the histogram timestamped at the interval's end and is replaced
+    (subtract old, add new) when a bigger sample of that interval arrives (autoscaler: pkg/recommender/
+    model/container.go, addMemorySample). Unlike VPA, whose intervals start at a container's first sample,
+    intervals here are aligned to the epoch (UTC days for 24 h), and each row remembers the peaks of its
+    last ``late_intervals`` intervals, so samples may arrive in any order (pods of one workload read in
+    separate batches) and give the same histogram; a sample older than that is not counted.
     """
 
     layout: BucketLayout
     rows: int
     half_life_seconds: float | None
     interval_seconds: int = 86400
+    late_intervals: int = 16
     hist: histograms.Histograms = field(init=False)
-    anchor: IntArray = field(init=False)
-    current_interval: IntArray = field(init=False)
-    current_peak: FloatArray = field(init=False)
+    peak_ids: IntArray = field(init=False)
+    peaks: FloatArray = field(init=False)
 
     def __post_init__(self) -> None:
         self.hist = histograms.Histograms(self.layout, self.rows, self.half_life_seconds)
-        self.anchor = np.full(self.rows, -1, dtype=np.int64)
-        self.current_interval = np.full(self.rows, -1, dtype=np.int64)
-        self.current_peak = np.zeros(self.rows, dtype=np.float64)
+        self.peak_ids = np.full((self.rows, self.late_intervals), -1, dtype=np.int64)
+        self.peaks = np.zeros((self.rows, self.late_intervals), dtype=np.float64)
 
     def observe(self, rows: IntArray, timestamps: IntArray, values: FloatArray) -> None:
-        """Add samples (sorted by row, then time); older-than-current intervals are ignored."""
+        """Add samples (any order)."""
         if len(rows) == 0:
             return
-        fresh = self.anchor[rows] < 0
-        if fresh.any():
-            first = np.unique(rows[fresh], return_index=True)
-            self.anchor[first[0]] = timestamps[fresh][first[1]]
-        interval = (timestamps - self.anchor[rows]) // self.interval_seconds
-        keep = interval >= self.current_interval[rows]
-        rows, interval, values = rows[keep], interval[keep], values[keep]
-        if len(rows) == 0:
-            return
-        starts = group_starts(rows, interval)
-        g_rows = rows[starts]
-        g_interval = interval[starts]
-        g_max = np.maximum.reduceat(values, starts)
-        ranks = rank_within_row(g_rows)
-        for rank in range(int(ranks.max()) + 1):
-            sel = ranks == rank
-            self._apply(g_rows[sel], g_interval[sel], g_max[sel])
+        interval = timestamps // self.interval_seconds
+        scratch = np.full(self.rows, -np.inf)
+        for i in np.unique(interval):
+            sel = interval == i
+            scratch.fill(-np.inf)
+            np.maximum.at(scratch, rows[sel], values[sel])
+            touched = np.flatnonzero(np.isfinite(scratch))
+            self._apply(touched, int(i), scratch[touched])
 
-    def _apply(self, rows: IntArray, interval: IntArray, peak: FloatArray) -> None:
-        end = self.anchor[rows] + (interval + 1) * self.interval_seconds
-        same = interval == self.current_interval[rows]
-        old = self.current_peak[rows]
-        replace = same & (peak > old)
+    def _apply(self, rows: IntArray, interval: int, peak: FloatArray) -> None:
+        k = interval % self.late_intervals
+        held = self.peak_ids[rows, k]
+        end = np.full(len(rows), (interval + 1) * self.interval_seconds, dtype=np.int64)
+        old = self.peaks[rows, k]
+        replace = (held == interval) & (peak > old)
         if replace.any():
             had = replace & (old > 0)
             self.hist.subtract(rows[had], old[had], end[had])
             self.hist.add(rows[replace], peak[replace], end[replace])
-            self.current_peak[rows[replace]] = peak[replace]
-        new = ~same
+            self.peaks[rows[replace], k] = peak[replace]
+        new = held < interval
         if new.any():
             self.hist.add(rows[new], peak[new], end[new])
-            self.current_interval[rows[new]] = interval[new]
-            self.current_peak[rows[new]] = peak[new]
+            self.peak_ids[rows[new], k] = interval
+            self.peaks[rows[new], k] = peak[new]
 
     def add_synthetic_peak(self, rows: IntArray, timestamps: IntArray, values: FloatArray) -> None:
         """Add a peak outside the interval logic (an OOM's bumped memory, as VPA does)."""
@@ -147,60 +152,73 @@ class PeakHistogram:
         """Percentile of the peaks per row."""
         return self.hist.percentile(q)
 
+    def row_state(self, row: int) -> dict[str, Any]:
+        """One row's state for a checkpoint."""
+        return {"hist": self.hist.row_state(row), "ring": _ring_state(self.peak_ids[row], self.peaks[row])}
+
+    def load_row_state(self, row: int, state: dict[str, Any]) -> None:
+        """Restore one row from :meth:`row_state` output."""
+        self.hist.load_row_state(row, checkpoints.field(state, "hist"))
+        ids, values = _load_ring(checkpoints.field(state, "ring"), self.late_intervals)
+        self.peak_ids[row] = ids
+        self.peaks[row] = 0.0
+        self.peaks[row, ids[ids >= 0] % self.late_intervals] = values
+
 
 @dataclass
 class WindowedHistogram:
-    """A hard time window (no decay) of samples, kept as a ring of slots (e.g. 14 daily slots)."""
+    """A hard time window (no decay) of samples, kept as a per-row ring of slots (e.g. 15 daily slots)."""
 
     layout: BucketLayout
     rows: int
     window_seconds: int
     slot_seconds: int = 86400
     slots: FloatArray = field(init=False)
-    total: FloatArray = field(init=False)
     slot_ids: IntArray = field(init=False)
 
     def __post_init__(self) -> None:
         self.count = -(-self.window_seconds // self.slot_seconds) + 1
         self.slots = np.zeros((self.rows, self.count, self.layout.num_buckets), dtype=np.float64)
-        self.total = np.zeros((self.rows, self.layout.num_buckets), dtype=np.float64)
-        self.slot_ids = np.full(self.count, -1, dtype=np.int64)
+        self.slot_ids = np.full((self.rows, self.count), -1, dtype=np.int64)
         self._hist = histograms.Histograms(self.layout, self.rows, None)
 
-    def advance(self, now: int) -> None:
-        """Drop the slots that fall out of the window ending at ``now``."""
-        oldest = (now - self.window_seconds) // self.slot_seconds
-        for k in np.flatnonzero((self.slot_ids >= 0) & (self.slot_ids < oldest)):
-            self.total -= self.slots[:, k, :]
-            self.slots[:, k, :] = 0.0
-            self.slot_ids[k] = -1
-        np.maximum(self.total, 0.0, out=self.total)
-
     def observe(self, rows: IntArray, timestamps: IntArray, values: FloatArray) -> None:
-        """Add samples to their time slot."""
+        """Add samples to their time slot (any order)."""
         if len(rows) == 0:
             return
-        for k, sel, stale in ring_slots(self.slot_ids, timestamps, self.slot_seconds):
-            if stale:
-                self.total -= self.slots[:, k, :]
-                self.slots[:, k, :] = 0.0
-            buckets = self.layout.find_buckets(values[sel])
-            np.add.at(self.slots[:, k, :], (rows[sel], buckets), 1.0)
-            np.add.at(self.total, (rows[sel], buckets), 1.0)
+        k, keep, renewed = claim_slots(self.slot_ids, rows, timestamps // self.slot_seconds)
+        self.slots[renewed] = 0.0
+        np.add.at(self.slots, (rows[keep], k[keep], self.layout.find_buckets(values[keep])), 1.0)
 
-    def percentile(self, q: float) -> FloatArray:
-        """Percentile per row over the window (interpolated inside the bucket)."""
-        return self._hist.percentile(q, weights=self.total, interpolate=True)
+    def percentile(self, q: float, now: int) -> FloatArray:
+        """Percentile per row over the window ending at ``now`` (interpolated inside the bucket)."""
+        live = (self.slot_ids >= (now - self.window_seconds) // self.slot_seconds).astype(np.float64)
+        total = np.einsum("rk,rkb->rb", live, self.slots)
+        return self._hist.percentile(q, weights=total, interpolate=True)
 
-    def count_samples(self) -> FloatArray:
-        """Samples in the window per row."""
-        counted: FloatArray = self.total.sum(axis=1)
-        return counted
+    def row_state(self, row: int) -> dict[str, Any]:
+        """One row's state for a checkpoint (each slot's non-empty buckets)."""
+        used = np.flatnonzero(self.slot_ids[row] >= 0)
+        return {"ids": checkpoints.encode_array(self.slot_ids[row, used]),
+                "slots": [checkpoints.encode_sparse(self.slots[row, k]) for k in used]}
+
+    def load_row_state(self, row: int, state: dict[str, Any]) -> None:
+        """Restore one row from :meth:`row_state` output."""
+        ids = checkpoints.decode_array(checkpoints.field(state, "ids"), np.int64)
+        slots = checkpoints.field(state, "slots")
+        if len(slots) != len(ids):
+            raise checkpoints.CheckpointError("windowed histogram: slot ids and slots differ in length")
+        self.slot_ids[row] = -1
+        self.slots[row] = 0.0
+        for sid, slot in zip(ids, slots, strict=True):
+            k = int(sid) % self.count
+            self.slot_ids[row, k] = sid
+            self.slots[row, k] = checkpoints.decode_sparse(slot, self.layout.num_buckets)
 
 
 @dataclass
 class WindowedMax:
-    """The maximum over a hard time window, kept as a ring of slot maxima."""
+    """The maximum over a hard time window, kept as a per-row ring of slot maxima."""
 
     rows: int
     window_seconds: int
@@ -211,27 +229,29 @@ class WindowedMax:
     def __post_init__(self) -> None:
         self.count = -(-self.window_seconds // self.slot_seconds) + 1
         self.slot_max = np.zeros((self.rows, self.count), dtype=np.float64)
-        self.slot_ids = np.full(self.count, -1, dtype=np.int64)
+        self.slot_ids = np.full((self.rows, self.count), -1, dtype=np.int64)
 
     def observe(self, rows: IntArray, timestamps: IntArray, values: FloatArray) -> None:
-        """Add samples."""
+        """Add samples (any order)."""
         if len(rows) == 0:
             return
-        for k, sel, stale in ring_slots(self.slot_ids, timestamps, self.slot_seconds):
-            if stale:
-                self.slot_max[:, k] = 0.0
-            np.maximum.at(self.slot_max[:, k], rows[sel], values[sel])
+        k, keep, renewed = claim_slots(self.slot_ids, rows, timestamps // self.slot_seconds)
+        self.slot_max[renewed] = 0.0
+        np.maximum.at(self.slot_max, (rows[keep], k[keep]), values[keep])
 
     def maximum(self, now: int) -> FloatArray:
         """Maximum per row over the window ending at ``now`` (0 when no sample)."""
-        oldest = (now - self.window_seconds) // self.slot_seconds
-        live = (self.slot_ids >= oldest) & (self.slot_ids >= 0)
-        if not live.any():
-            return np.zeros(self.rows, dtype=np.float64)
-        result: FloatArray = self.slot_max[:, live].max(axis=1)
+        live = self.slot_ids >= (now - self.window_seconds) // self.slot_seconds
+        result: FloatArray = np.where(live, self.slot_max, 0.0).max(axis=1, initial=0.0)
         return result
 
-    def state(self) -> dict[str, Any]:
-        """JSON-ready state (for checkpoints)."""
-        return {"slotIds": self.slot_ids.tolist(), "slotMax": self.slot_max.tolist()}
+    def row_state(self, row: int) -> dict[str, Any]:
+        """One row's state for a checkpoint."""
+        return _ring_state(self.slot_ids[row], self.slot_max[row])
 
+    def load_row_state(self, row: int, state: dict[str, Any]) -> None:
+        """Restore one row from :meth:`row_state` output."""
+        ids, values = _load_ring(state, self.count)
+        self.slot_ids[row] = ids
+        self.slot_max[row] = 0.0
+        self.slot_max[row, ids[ids >= 0] % self.count] = values

@@ -74,7 +74,7 @@ def score(trace: Trace, replay: Replay, *, warmup_seconds: int = DAY, change_thr
         mem_slack = _ratio((mr - mu).sum(), mr.sum())
         if replay.memory_limit_bytes is not None:
             limit = replay.memory_limit_bytes[p, r].astype(np.float64)[has_mem]
-            killed = mu > limit
+            killed = (limit >= 0) & (mu > limit)  # -1: no limit
             mem_over = float(killed.mean())
             day_killed = np.zeros(len(days), dtype=bool)
             np.logical_or.at(day_killed, day_of_sample[has_mem], killed)

@@ -19,7 +19,7 @@ def constant(label: str, values: list[float]) -> Candidate:
 def test_deficit_is_the_usage_above_each_candidate():
     ens = ArgMinEnsemble(2, [constant("low", [1.0, 2.0]), constant("high", [3.0, 5.0])], 0.0, HOUR,
                          deficit_weight=1.0)
-    ens.choose(T0)
+    ens.advance(T0)
     rows = np.array([0, 0, 0, 1, 1])
     usage = np.array([0.5, 2.0, 4.0, 1.0, 6.0])
     ens.score(rows, usage)
@@ -35,10 +35,11 @@ def test_deficit_weight_moves_the_choice_to_the_candidate_that_covers_bursts():
         ens = ArgMinEnsemble(1, [constant("tight", [1.0]), constant("roomy", [3.0])], 2.0, 24 * HOUR,
                              switch_margin=0.0, default_choice=0, deficit_weight=deficit_weight)
         for h in range(48):
-            ens.choose(T0 + h * HOUR)
+            ens.advance(T0 + h * HOUR)
             usage = np.array([1.0] * 10 + [3.0] * 2)
             ens.score(np.zeros(12, dtype=np.int64), usage)
-        return int(ens.choose(T0 + 48 * HOUR)[1][0])
+        ens.advance(T0 + 48 * HOUR)
+        return int(ens.estimate(T0 + 48 * HOUR)[1][0])
 
     assert run(0.0) == 0
     assert run(14.0) == 1

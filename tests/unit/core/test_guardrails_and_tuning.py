@@ -102,12 +102,19 @@ def spec(**kw):
     return TunerSpec.model_validate({"targetRef": {"name": "web"}, "recommender": "vpa", **kw})
 
 
-def test_policy_defaults_are_tortoise_compatible_and_safe():
-    s = spec()
+def test_policy_defaults_are_safe_and_the_rate_limits_are_the_recommenders_backtested_ones():
+    s = TunerSpec.model_validate({"targetRef": {"name": "web"}})
     assert s.mode.value == "Off"
     assert s.bounds.min_cpu_millicores == 50 and s.bounds.max_cpu_millicores == 10_000
     assert s.bounds.min_memory_bytes == 50 * MIB and s.bounds.max_memory_bytes == 10 * GIB
-    assert s.vertical.scale_down_max_ratio == 0.2 and s.vertical.scale_down_interval_seconds == 3600
+    assert s.recommender == "rikugame"
+    g = s.guardrails()
+    assert g.scale_down_max_ratio == 0.3 and g.scale_down_interval_seconds == 6 * 3600
+    t = s.model_copy(update={"recommender": "tortoise"}).guardrails()
+    assert t.scale_down_max_ratio == 0.2 and t.scale_down_interval_seconds == 3600
+    own = TunerSpec.model_validate({"targetRef": {"name": "w"}, "vertical": {"scaleDownMaxRatio": 0.1}})
+    assert own.guardrails().scale_down_max_ratio == 0.1
+    assert own.guardrails().scale_down_interval_seconds == 6 * 3600
     assert s.vertical.oom_bump_ratio == 0.2 and s.vertical.oom_min_bump_bytes == 100 * MIB
 
 

@@ -1,6 +1,7 @@
 """VPA-equivalent histograms: layout, percentiles, decay, merge, checkpoints."""
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rikugame.core.checkpoints import CheckpointError
 from rikugame.core.histograms import CPU_LAYOUT, MEMORY_LAYOUT, BucketLayout, Histograms
 
 T0 = 1_234_567_890
@@ -111,22 +113,23 @@ def test_subtract_removes_exactly_what_add_added():
     assert np.count_nonzero(h.weights) == 1
 
 
-def test_checkpoint_round_trip_preserves_percentiles():
+def test_row_state_round_trip_is_exact():
     h = one_row(DAY)
     add(h, np.linspace(0.1, 3, 40), times=T0 + np.arange(40) * 600)
-    cp = h.checkpoint(0)
-    assert set(cp) == {"referenceTime", "halfLifeSeconds", "scale", "buckets"}
+    state = json.loads(json.dumps(h.row_state(0)))
     restored = one_row(DAY)
-    restored.restore(0, cp)
-    for q in (0.5, 0.9, 0.95):
-        assert restored.percentile(q)[0] == pytest.approx(h.percentile(q)[0])
+    restored.load_row_state(0, state)
+    assert restored.reference_time == h.reference_time
+    assert np.array_equal(restored.weights, h.weights)
 
 
-def test_checkpoint_rejects_a_different_half_life():
+def test_row_state_rejects_a_corrupt_encoding():
     h = one_row(DAY)
     add(h, [1.0])
-    with pytest.raises(ValueError, match="half-life"):
-        one_row(3600).restore(0, h.checkpoint(0))
+    state = h.row_state(0)
+    state["v"] = "not base64!"
+    with pytest.raises(CheckpointError, match="encoding"):
+        one_row(DAY).load_row_state(0, state)
 
 
 def test_interpolated_percentile_lies_inside_the_bucket():

@@ -28,8 +28,9 @@ def synthetic(rows: int, hours: int, seed: int = 7) -> list[UsageSamples]:
 
 def feed(rec: Recommender, batches: list[UsageSamples]) -> Estimates:
     for k, batch in enumerate(batches):
-        rec.estimate(T0 + k * HOUR)
+        rec.advance(T0 + k * HOUR)
         rec.observe(batch)
+    rec.advance(T0 + len(batches) * HOUR)
     return rec.estimate(T0 + len(batches) * HOUR)
 
 
@@ -149,14 +150,16 @@ def test_rikugame_picks_a_tighter_cpu_model_for_steady_usage():
 
 
 def test_window_keeps_the_previous_hours_value_for_one_more_read_out():
-    """Hourly read-outs: a drop shows one hour late (max of this and the last hour's recommendation)."""
+    """Hourly decisions: a drop shows one hour late (max of this and the last hour's recommendation)."""
     rec = recommenders.create("window", 1)
     ts = T0 + np.arange(12) * 300
     rec.observe(UsageSamples.of(np.zeros(12, int), ts, np.full(12, 2.0), np.full(12, GIB)))
+    rec.advance(T0 + HOUR)
     high = rec.estimate(T0 + HOUR).cpu_cores[0]
     later = T0 + 200 * HOUR + np.arange(12) * 300
     rec.observe(UsageSamples.of(np.zeros(12, int), later, np.full(12, 0.1), np.full(12, GIB)))
     assert rec.estimate(T0 + 2 * HOUR).cpu_cores[0] == pytest.approx(high)  # held one hour
+    rec.advance(T0 + 2 * HOUR)
     low = rec.estimate(T0 + 201 * HOUR).cpu_cores[0]
     assert low < high
 

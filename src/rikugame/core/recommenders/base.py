@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from rikugame.core import checkpoints
 from rikugame.core.histograms import FloatArray, IntArray
 from rikugame.core.registry import Registry
 from rikugame.core.samples import UsageSamples
@@ -45,8 +46,21 @@ class Recommender(Protocol):
     def record_oom(self, rows: IntArray, timestamps: IntArray, memory_bytes: FloatArray) -> None:
         """Ingest OOM kills: ``memory_bytes`` is the limit (or usage) at which each row was killed."""
 
+    def advance(self, now: int) -> None:
+        """Move model state that evolves with time (e.g. a model choice) to ``now``.
+
+        Called by the tuning on its decision cadence, never by a read: how often anyone asks for an
+        estimate must not change the model. A no-op for most recommenders.
+        """
+
     def estimate(self, now: int) -> Estimates:
-        """Targets for every row from the history seen so far."""
+        """Targets for every row from the history seen so far (pure: changes no state)."""
+
+    def row_state(self, row: int) -> dict[str, Any]:
+        """Everything the recommender holds for one row, JSON-able and exact (for checkpoints)."""
+
+    def load_row_state(self, row: int, state: dict[str, Any]) -> None:
+        """Restore one row from :meth:`row_state` output (rows not loaded stay empty)."""
 
 
 @dataclass
@@ -68,10 +82,11 @@ class Coverage:
         if len(samples) == 0:
             return
         r = samples.rows
-        fresh = self.first[r] < 0
-        if fresh.any():
-            uniq, idx = np.unique(r[fresh], return_index=True)
-            self.first[uniq] = samples.timestamps[fresh][idx]
+        earliest = np.full(self.rows, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(earliest, r, samples.timestamps)
+        seen = earliest < np.iinfo(np.int64).max
+        self.first[seen] = np.where(self.first[seen] >= 0, np.minimum(self.first[seen], earliest[seen]),
+                                    earliest[seen])
         np.maximum.at(self.last, r, samples.timestamps)
         self.count += np.bincount(r, minlength=self.rows)
 
@@ -79,6 +94,16 @@ class Coverage:
         """Seconds between the first and the last sample (0 without samples)."""
         span: FloatArray = np.where(self.first >= 0, self.last - self.first, 0).astype(np.float64)
         return span
+
+    def row_state(self, row: int) -> dict[str, Any]:
+        """One row's coverage for a checkpoint."""
+        return {"first": int(self.first[row]), "last": int(self.last[row]), "count": int(self.count[row])}
+
+    def load_row_state(self, row: int, state: dict[str, Any]) -> None:
+        """Restore one row from :meth:`row_state` output."""
+        self.first[row] = int(checkpoints.field(state, "first"))
+        self.last[row] = int(checkpoints.field(state, "last"))
+        self.count[row] = int(checkpoints.field(state, "count"))
 
     def sufficient(self, min_history_seconds: float) -> BoolArray:
         """Rows with at least one sample spanning ``min_history_seconds`` or more."""

@@ -20,9 +20,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from rikugame.core import checkpoints
 from rikugame.core.histograms import FloatArray, IntArray
 
 Reader = Callable[[int], FloatArray]
@@ -93,14 +95,18 @@ class ArgMinEnsemble:
                 balance = np.where(seen, counts * np.where(seen, self.values[m], 0.0) - period_usage, 0.0)
                 self.deficit[m] += np.maximum(under - balance, 0.0)
 
-    def choose(self, now: int) -> tuple[FloatArray, IntArray]:
-        """Read every candidate at ``now``, update the per-row choice, return (values, choice)."""
+    def advance(self, now: int) -> None:
+        """Decay the costs to ``now``, re-read every candidate and update the per-row choice.
+
+        The values read here are the ones the following samples are scored against, so this runs on the
+        tuning's decision cadence only (a read must not move the model).
+        """
         if self.last_update is not None and now > self.last_update:
             factor = math.exp2(-(now - self.last_update) / self.cost_half_life_seconds)
             for acc in (self.overrun, self.underrun, self.deficit, self.samples, self.usage):
                 acc *= factor
         self.last_update = now
-        self.values = np.vstack([c.read(now) for c in self.candidates])
+        self.values = self.read_all(now)
         cost = (self.overrun_weight * self.overrun / np.maximum(self.samples, 1e-9)
                 + (self.underrun + self.deficit_weight * self.deficit) / np.maximum(self.usage, 1e-12))
         best = np.argmin(cost, axis=0)
@@ -110,4 +116,37 @@ class ArgMinEnsemble:
         keep_cost = cost[np.maximum(current, 0), rows]
         switch = unset | (cost[best, rows] < keep_cost * (1 - self.switch_margin))
         self.chosen = np.where(switch, best, current).astype(np.int64)
-        return self.values[self.chosen, rows], self.chosen
+
+    def read_all(self, now: int) -> FloatArray:
+        """Every candidate's value at ``now`` (candidates × rows)."""
+        values: FloatArray = np.vstack([c.read(now) for c in self.candidates])
+        return values
+
+    def estimate(self, now: int) -> tuple[FloatArray, IntArray]:
+        """(value of each row's chosen candidate at ``now``, the choice); changes no state.
+
+        A row never chosen yet (no ``advance`` so far) reads its default, or the first candidate.
+        """
+        rows = np.arange(self.rows)
+        choice = np.where(self.chosen >= 0, self.chosen, 0).astype(np.int64)
+        return self.read_all(now)[choice, rows], choice
+
+    def row_state(self, row: int) -> dict[str, Any]:
+        """One row's costs, standing values and choice, exactly (for checkpoints)."""
+        acc = np.concatenate((self.values[:, row], self.overrun[:, row], self.underrun[:, row],
+                              self.deficit[:, row], [self.samples[row], self.usage[row]]))
+        return {"chosen": int(self.chosen[row]), "updated": self.last_update,
+                "acc": checkpoints.encode_array(acc)}
+
+    def load_row_state(self, row: int, state: dict[str, Any]) -> None:
+        """Restore one row from :meth:`row_state` output."""
+        m = len(self.candidates)
+        acc = checkpoints.decode_array(checkpoints.field(state, "acc"), np.float64)
+        if len(acc) != 4 * m + 2:
+            raise checkpoints.CheckpointError(f"ensemble state holds {len(acc)} values, expected {4 * m + 2}")
+        self.values[:, row], self.overrun[:, row] = acc[:m], acc[m:2 * m]
+        self.underrun[:, row], self.deficit[:, row] = acc[2 * m:3 * m], acc[3 * m:4 * m]
+        self.samples[row], self.usage[row] = acc[4 * m], acc[4 * m + 1]
+        self.chosen[row] = int(checkpoints.field(state, "chosen"))
+        updated = checkpoints.field(state, "updated")
+        self.last_update = None if updated is None else int(updated)

@@ -13,9 +13,11 @@ then exact (the summary's CPU percentile replaces the histogram's; memory takes 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from rikugame.core import checkpoints
 from rikugame.core.histograms import BucketLayout, FloatArray, IntArray
 from rikugame.core.recommenders.base import Coverage, Estimates, register
 from rikugame.core.samples import Resource, UsageSamples, WindowSummary
@@ -72,13 +74,29 @@ class KRRSimpleRecommender:
         self.cpu.observe(*samples.measured(Resource.CPU))
         self.memory.observe(*samples.measured(Resource.MEMORY))
 
+    def advance(self, now: int) -> None:
+        """Nothing evolves with time alone (the window is read at ``now``)."""
+
+    def row_state(self, row: int) -> dict[str, Any]:
+        """One row's state: coverage, CPU window, memory window, summary figures."""
+        return {"coverage": self.coverage.row_state(row), "cpu": self.cpu.row_state(row),
+                "memory": self.memory.row_state(row),
+                "summary": checkpoints.encode_array([self.summary_cpu_cores[row], self.summary_memory_bytes[row]])}
+
+    def load_row_state(self, row: int, state: dict[str, Any]) -> None:
+        """Restore one row from :meth:`row_state` output."""
+        self.coverage.load_row_state(row, checkpoints.field(state, "coverage"))
+        self.cpu.load_row_state(row, checkpoints.field(state, "cpu"))
+        self.memory.load_row_state(row, checkpoints.field(state, "memory"))
+        summary = checkpoints.decode_array(checkpoints.field(state, "summary"), np.float64)
+        self.summary_cpu_cores[row], self.summary_memory_bytes[row] = summary[0], summary[1]
+
     def record_oom(self, rows: IntArray, timestamps: IntArray, memory_bytes: FloatArray) -> None:
         """KRR ignores OOM kills by default (``--use-oomkill-data`` is off)."""
 
     def estimate(self, now: int) -> Estimates:
         """Targets per row."""
-        self.cpu.advance(now)
-        cpu_raw = self.cpu.percentile(self.cpu_percentile)
+        cpu_raw = self.cpu.percentile(self.cpu_percentile, now)
         summarized = ~np.isnan(self.summary_cpu_cores)
         cpu_raw = np.where(summarized, self.summary_cpu_cores, cpu_raw)
         mem_raw = np.maximum(self.memory.maximum(now), self.summary_memory_bytes)

@@ -21,9 +21,11 @@ shared Bitbrains trace this is safer than KRR's max × 1.15 over 14 days at lowe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from rikugame.core import checkpoints
 from rikugame.core.histograms import CPU_LAYOUT, FloatArray, IntArray
 from rikugame.core.recommenders.base import Coverage, Estimates, register
 from rikugame.core.recommenders.ensemble import ArgMinEnsemble, Candidate
@@ -125,9 +127,13 @@ class RikugameRecommender:
         """An OOM enters as a memory peak at the killing size (the guardrails add the bump)."""
         self.memory_peak.observe(rows, timestamps, memory_bytes)
 
+    def advance(self, now: int) -> None:
+        """Charge and re-choose the CPU models (the ensemble's step)."""
+        self.cpu.advance(now)
+
     def estimate(self, now: int) -> Estimates:
         """Per-row CPU model choice and memory peak + headroom."""
-        cpu, choice = self.cpu.choose(now)
+        cpu, choice = self.cpu.estimate(now)
         peak = self.memory_peak.maximum(now)
         memory = peak + memory_headroom(peak, self.memory_headroom_fraction, self.memory_headroom_cap_bytes)
         span = self.coverage.span_seconds()
@@ -143,3 +149,23 @@ class RikugameRecommender:
             memory_explanation=f"max over {window_days:g}d + max({self.memory_headroom_fraction:.0%}, "
                                f"min({self.memory_headroom_cap_bytes / MIB:g}Mi, peak))",
         )
+
+    def row_state(self, row: int) -> dict[str, Any]:
+        """One row's state: coverage, CPU histograms, ensemble, memory peaks."""
+        return {"coverage": self.coverage.row_state(row),
+                "cpu": [signal.row_state(row) for signal in self.cpu_signals],
+                "ensemble": self.cpu.row_state(row), "memoryPeak": self.memory_peak.row_state(row)}
+
+    def load_row_state(self, row: int, state: dict[str, Any]) -> None:
+        """Restore one row from :meth:`row_state` output."""
+        self.coverage.load_row_state(row, checkpoints.field(state, "coverage"))
+        cpu = checkpoints.field(state, "cpu")
+        if len(cpu) != len(self.cpu_signals):
+            raise checkpoints.CheckpointError(f"rikugame state has {len(cpu)} CPU histograms, expected "
+                                              f"{len(self.cpu_signals)}")
+        for signal, signal_state in zip(self.cpu_signals, cpu, strict=True):
+            signal.load_row_state(row, signal_state)
+        for readout in self.cpu_readouts.values():
+            readout.clear()
+        self.cpu.load_row_state(row, checkpoints.field(state, "ensemble"))
+        self.memory_peak.load_row_state(row, checkpoints.field(state, "memoryPeak"))

@@ -15,9 +15,11 @@ estimator.go (see ../shared/reference/peers-and-anchors.md §1.1):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from rikugame.core import checkpoints
 from rikugame.core.histograms import CPU_LAYOUT, MEMORY_LAYOUT, FloatArray, IntArray
 from rikugame.core.recommenders.base import Coverage, Estimates, register
 from rikugame.core.samples import Resource, UsageSamples
@@ -75,6 +77,20 @@ class VPARecommender:
     def record_oom(self, rows: IntArray, timestamps: IntArray, memory_bytes: FloatArray) -> None:
         """An OOM adds a bumped synthetic memory peak."""
         self.memory.add_synthetic_peak(rows, timestamps, oom_bumped(memory_bytes))
+
+    def advance(self, now: int) -> None:
+        """Nothing evolves with time alone (decay is relative to the histogram's reference)."""
+
+    def row_state(self, row: int) -> dict[str, Any]:
+        """One row's state: coverage, CPU histogram, memory peaks."""
+        return {"coverage": self.coverage.row_state(row), "cpu": self.cpu.row_state(row),
+                "memory": self.memory.row_state(row)}
+
+    def load_row_state(self, row: int, state: dict[str, Any]) -> None:
+        """Restore one row from :meth:`row_state` output."""
+        self.coverage.load_row_state(row, checkpoints.field(state, "coverage"))
+        self.cpu.load_row_state(row, checkpoints.field(state, "cpu"))
+        self.memory.load_row_state(row, checkpoints.field(state, "memory"))
 
     def estimate(self, now: int) -> Estimates:
         """Targets and the confidence-scaled lower and upper bounds per row."""

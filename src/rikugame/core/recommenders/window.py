@@ -10,9 +10,11 @@ the maximum of the recommendations made over the last hour, so a drop takes effe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from rikugame.core import checkpoints
 from rikugame.core.histograms import CPU_LAYOUT, MEMORY_LAYOUT, FloatArray, IntArray
 from rikugame.core.recommenders.base import Coverage, Estimates, register
 from rikugame.core.samples import Resource, UsageSamples
@@ -54,19 +56,46 @@ class MovingWindowRecommender:
         self.cpu.observe(*samples.measured(Resource.CPU))
         self.memory.observe(*samples.measured(Resource.MEMORY))
 
+    def row_state(self, row: int) -> dict[str, Any]:
+        """One row's state: coverage, histograms, the held recommendations (time, CPU, memory)."""
+        held = [[t, float(c[row]), float(m[row])] for t, c, m in self._recent]
+        return {"coverage": self.coverage.row_state(row), "cpu": self.cpu.row_state(row),
+                "memory": self.memory.row_state(row), "held": held}
+
+    def load_row_state(self, row: int, state: dict[str, Any]) -> None:
+        """Restore one row from :meth:`row_state` output (the held times are shared by all rows)."""
+        self.coverage.load_row_state(row, checkpoints.field(state, "coverage"))
+        self.cpu.load_row_state(row, checkpoints.field(state, "cpu"))
+        self.memory.load_row_state(row, checkpoints.field(state, "memory"))
+        held = checkpoints.field(state, "held")
+        times = [int(t) for t, _, _ in held]
+        if [t for t, _, _ in self._recent] != times:
+            self._recent = [(t, np.zeros(self.rows), np.zeros(self.rows)) for t in times]
+        for (_, c, m), (_, cpu, mem) in zip(self._recent, held, strict=True):
+            c[row], m[row] = float(cpu), float(mem)
+
     def record_oom(self, rows: IntArray, timestamps: IntArray, memory_bytes: FloatArray) -> None:
         """An OOM enters as a sample at the killing size (the guardrails add the bump)."""
         self.memory.observe(rows, timestamps, memory_bytes)
 
-    def estimate(self, now: int) -> Estimates:
-        """Targets per row: the max of this and the last hour's raw recommendations."""
+    def _raw(self) -> tuple[FloatArray, FloatArray]:
         margin = 1 + self.margin_fraction
         cpu = np.maximum(self.cpu.percentile(self.cpu_percentile) * margin, self.min_cpu_cores)
         mem = np.maximum(self.memory.percentile(self.memory_percentile) * margin, self.min_memory_bytes)
+        return cpu, mem
+
+    def advance(self, now: int) -> None:
+        """Record this decision time's raw recommendation for the one-hour hold."""
+        cpu, mem = self._raw()
         self._recent = [(t, c, m) for t, c, m in self._recent if now - t <= self.hold_seconds and t <= now]
         self._recent.append((now, cpu, mem))
-        cpu_held = np.max([c for _, c, _ in self._recent], axis=0)
-        mem_held = np.max([m for _, _, m in self._recent], axis=0)
+
+    def estimate(self, now: int) -> Estimates:
+        """Targets per row: the max of the raw recommendation now and those of the last hour's advances."""
+        cpu, mem = self._raw()
+        held = [(c, m) for t, c, m in self._recent if now - t <= self.hold_seconds and t <= now]
+        cpu_held = np.max([cpu, *[c for c, _ in held]], axis=0)
+        mem_held = np.max([mem, *[m for _, m in held]], axis=0)
         span = self.coverage.span_seconds()
         return Estimates(
             cpu_cores=cpu_held,
