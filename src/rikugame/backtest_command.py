@@ -64,7 +64,7 @@ def load_policy(path: Path | None) -> dict[str, Any] | None:
 
 
 def run_recommenders(trace: traces.Trace, names: list[str], *, recompute_seconds: int, warmup_seconds: int,
-                     policy: dict[str, Any] | None, oom_feedback: bool,
+                     policy: dict[str, Any] | None, oom_feedback: bool, restart_every_seconds: int | None = None,
                      console: Console | None = None) -> dict[str, Outcome]:
     """Replay and score every recommender, with a progress bar on ``console``."""
     outcomes: dict[str, Outcome] = {}
@@ -80,6 +80,7 @@ def run_recommenders(trace: traces.Trace, names: list[str], *, recompute_seconds
             started = time.perf_counter()
             result = replaying.replay(
                 trace, spec, recompute_seconds=recompute_seconds, oom_feedback=oom_feedback,
+                restart_every_seconds=restart_every_seconds,
                 progress=lambda done, total, task=task: progress.update(task, completed=done, total=total))
             scores = scoring.score(trace, result, warmup_seconds=warmup_seconds)
             outcomes[name] = Outcome(result, scores, time.perf_counter() - started)
@@ -169,13 +170,15 @@ def resolve_recommenders(names: list[str]) -> list[str]:
 
 def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup: str,
                  export_requests: Path | None, fmt: str, report: Path | None, policy: Path | None,
-                 oom_feedback: bool, max_entities: int | None) -> dict[str, Outcome]:
+                 oom_feedback: bool, max_entities: int | None,
+                 restart_every: str | None = None) -> dict[str, Outcome]:
     """The ``backtest`` command."""
     if fmt not in ("table", "json"):
         raise InputError(f"--format: expected table or json, got {fmt!r}")
     names = resolve_recommenders(recommenders)
     recompute_seconds = parse_duration(recompute, "--recompute")
     warmup_seconds = parse_duration(warmup, "--warmup") if warmup not in ("0", "0s") else 0
+    restart_every_seconds = parse_duration(restart_every, "--restart-every") if restart_every else None
     spec = load_policy(policy)
     trace = traces.load_trace(data, max_entities=max_entities)
     err = Console(stderr=True)
@@ -183,7 +186,7 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
               f"recompute every {recompute}, warm-up {warmup}[/]", highlight=False)
     outcomes = run_recommenders(trace, names, recompute_seconds=recompute_seconds,
                                 warmup_seconds=warmup_seconds, policy=spec, oom_feedback=oom_feedback,
-                                console=err)
+                                restart_every_seconds=restart_every_seconds, console=err)
     if export_requests is not None:
         for name, outcome in outcomes.items():
             path = _export_path(export_requests, name, len(outcomes) > 1)
@@ -199,7 +202,9 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
             "trace": trace.source, "entities": len(trace.entities), "samples": trace.num_samples,
             "recompute_seconds": recompute_seconds, "warmup_seconds": warmup_seconds,
             "oom_feedback": oom_feedback,
-            "recommenders": {n: {**o.scores.as_dict(), "seconds": round(o.seconds, 3)}
+            "restart_every_seconds": restart_every_seconds,
+            "recommenders": {n: {**o.scores.as_dict(), "seconds": round(o.seconds, 3),
+                                 **({"checkpoints": o.replay.checkpoints.as_dict()} if o.replay.checkpoints else {})}
                              for n, o in outcomes.items()},
         }, indent=2))
     else:

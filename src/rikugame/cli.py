@@ -74,6 +74,10 @@ def backtest(
         "--load-scale", help="Traffic multiplier for --traffic (repeatable).")] = None,
     export_hpa: Annotated[Path | None, typer.Option(
         "--export-hpa", help="With --traffic: write the HPA settings each policy applied (Parquet).")] = None,
+    restart_every: Annotated[str | None, typer.Option(
+        "--restart-every", help="Save every tuning to JSON and rebuild it from that at every multiple of this "
+                                "duration (e.g. 5h), as an operator restart would; results must not change.")]
+    = None,
 ) -> None:
     """Replay a usage trace through the decision core and score slack, OOM risk and churn."""
     from rikugame import backtest_command
@@ -90,7 +94,7 @@ def backtest(
         backtest_command.run_backtest(
             data=data, recommenders=recommender or [], recompute=recompute, warmup=warmup,
             export_requests=export_requests, fmt=fmt, report=report, policy=policy,
-            oom_feedback=oom_feedback, max_entities=max_entities)
+            oom_feedback=oom_feedback, max_entities=max_entities, restart_every=restart_every)
     except RikugameError as exc:
         raise fail(str(exc)) from exc
 

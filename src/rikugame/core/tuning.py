@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from rikugame.core import checkpoints, guardrails, recommenders
-from rikugame.core.decisions import Reason, ResourceDecisions, VerticalDecisions
+from rikugame.core.decisions import ResourceDecisions, VerticalDecisions
 from rikugame.core.histograms import FloatArray, IntArray
 from rikugame.core.limits import limits_for
 from rikugame.core.policy import TunerSpec, UpdateMode
