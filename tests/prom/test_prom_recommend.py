@@ -277,3 +277,35 @@ def test_policy_applies_the_operators_guardrails(prometheus: PromServer, tmp_pat
     db = next(r for r in doc["rows"] if r["workload"] == "db")
     assert db["cpu_request_recommended_millicores"] == 1600  # 2 cores, at most -20 % per step
     assert "SCALE_DOWN_STEP_LIMIT" in db["cpu_reasons"]
+
+
+@pytest.mark.parametrize("recommender", ["rikugame", "vpa"])
+def test_one_pod_per_query_gives_the_same_rows_as_the_default_batching(prometheus: PromServer,
+                                                                      recommender: str) -> None:
+    """Pods of one workload in different batches, history in time chunks: the rows must not move (issue 10:
+    a shared ring of time slots used to zero other containers' memory peaks)."""
+    def figures(report: Report) -> dict[str, tuple[int, int, int, int]]:
+        return {k: (r.cpu_request_recommended, r.memory_request_recommended, r.cpu_limit_recommended,
+                    r.memory_limit_recommended) for k, r in by_workload(report).items()}
+
+    default = figures(run_report(prometheus, recommender=recommender))
+    assert len([p for p in prometheus.pods if p.workload == "web"]) > 1, "a workload with several pods"
+    assert figures(run_report(prometheus, recommender=recommender, max_pods_per_query=1)) == default
+    assert figures(run_report(prometheus, recommender=recommender)) == default  # and run to run
+
+
+def test_rikugame_memory_is_the_raw_peak_plus_headroom(prometheus: PromServer) -> None:
+    """Against an independent reference from the raw series (not the core): max memory of the workload's
+    pods over the history, plus max(10 %, min(512Mi, peak)), within 1 %."""
+    rows = by_workload(run_report(prometheus, recommender="rikugame"))
+    start = END - HISTORY - 60  # the first 60 s step reads the minute before the window
+    for key, row in rows.items():
+        ns, workload = key.split("/")
+        peaks = [np.nanmax(p.memory_bytes[(p.sample_times() > start) & (p.sample_times() <= END)], initial=0.0)
+                 for p in prometheus.pods if (p.namespace, p.workload) == (ns, workload)]
+        peak = max(peaks, default=0.0)
+        if not row.sufficient or peak <= 0 or any(p.oom_minute is not None for p in prometheus.pods
+                                                   if (p.namespace, p.workload) == (ns, workload)):
+            continue
+        reference = peak + max(0.1 * peak, min(512 * MIB, peak))
+        assert abs(row.memory_request_recommended - reference) <= 0.01 * reference, (key, row, reference)

@@ -19,7 +19,6 @@ import numpy as np
 from rikugame.core import recommenders
 from rikugame.core.decisions import Reason, VerticalDecisions
 from rikugame.core.policy import (
-    LimitPolicy,
     ResourceBounds,
     TargetRef,
     TunerSpec,
@@ -141,16 +140,6 @@ Progress = Callable[[str, int, int], None]
 """progress(stage, done, total)."""
 
 
-def _limit(policy: LimitPolicy, ratio: float, request: int, current_limit: int) -> int:
-    if policy is LimitPolicy.KEEP:
-        return current_limit
-    if policy is LimitPolicy.REMOVE:
-        return -1
-    if policy is LimitPolicy.EQUAL_TO_REQUEST:
-        return request
-    return int(np.ceil(request * ratio))
-
-
 def _severity(cpu_delta_millicores: int, memory_delta_bytes: int, has_current: bool) -> str:
     if not has_current:
         return "WARNING"
@@ -168,7 +157,6 @@ def assemble(fleet: discovery.Fleet, decisions: VerticalDecisions, sufficient: n
              cpu_price: float, memory_price: float) -> list[ReportRow]:
     """Rows from the fleet's current settings and the core's decisions (pure)."""
     rows: list[ReportRow] = []
-    lim = spec.limits
     for i, key in enumerate(fleet.containers):
         ok = bool(sufficient[i])
         cur_cpu = int(fleet.cpu_request_millicores[i])
@@ -177,8 +165,8 @@ def assemble(fleet: discovery.Fleet, decisions: VerticalDecisions, sufficient: n
         rec_mem = int(decisions.memory.decided[i]) if ok else cur_mem
         cur_cpu_lim = int(fleet.cpu_limit_millicores[i])
         cur_mem_lim = int(fleet.memory_limit_bytes[i])
-        rec_cpu_lim = _limit(lim.cpu, lim.cpu_limit_ratio, rec_cpu, cur_cpu_lim) if ok else cur_cpu_lim
-        rec_mem_lim = _limit(lim.memory, lim.memory_limit_ratio, rec_mem, cur_mem_lim) if ok else cur_mem_lim
+        rec_cpu_lim = int(decisions.cpu.limit[i]) if ok else cur_cpu_lim
+        rec_mem_lim = int(decisions.memory.limit[i]) if ok else cur_mem_lim
         pods = int(fleet.replicas[i])
         notes: list[str] = []
         hpa = fleet.hpa_metrics.get((key.cluster, key.namespace, key.kind, key.workload), set())
@@ -242,7 +230,8 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
         report_progress("discovering workloads", 1, 1)
         t_discovered = time.perf_counter()
         tuning = VerticalTuning(len(fleet), spec, recommender_settings=rec_settings)
-        tuning.set_current(fleet.cpu_request_millicores, fleet.memory_request_bytes)
+        tuning.set_current(fleet.cpu_request_millicores, fleet.memory_request_bytes,
+                           cpu_limit=fleet.cpu_limit_millicores, memory_limit=fleet.memory_limit_bytes)
         batches = usage.plan_batches(fleet, scope, max_pods=options.max_pods_per_query)
         queries = usage.UsageQueries(rate_window_seconds=options.rate_window_seconds,
                                   resolution_seconds=options.step_seconds)
@@ -280,6 +269,7 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
         t_usage = time.perf_counter()
         if len(fleet.oom_rows):
             tuning.record_oom(fleet.oom_rows, fleet.oom_timestamps, fleet.oom_limit_bytes)
+        tuning.advance(end)
         decisions = tuning.decide(end)
         t_core = time.perf_counter()
         stats_q = prom.stats

@@ -1,0 +1,39 @@
+"""A backtest that restarts every tuning from its JSON checkpoint every 5 h exports the same request
+timeline, byte for byte, as one that never restarts — for every registered recommender (issue 10)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rikugame.backtest_command import export_requests_file
+from rikugame.core import recommenders
+from rikugame.sim import profiles, replaying, traces
+
+DATA = Path(os.environ.get("RIKUGAME_DATA", Path(__file__).resolve().parents[4] / "shared" / "data"))
+BITBRAINS = DATA / "bitbrains_rnd"
+FIVE_HOURS = 5 * 3600
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not BITBRAINS.exists(), reason=f"shared trace not found at {BITBRAINS} (set RIKUGAME_DATA)"),
+]
+
+
+@pytest.fixture(scope="module")
+def first_50():
+    return traces.load_trace(BITBRAINS, max_entities=50)
+
+
+@pytest.mark.parametrize("name", recommenders.names())
+def test_restart_every_5h_exports_a_byte_identical_request_timeline(first_50, name, tmp_path):
+    spec = profiles.backtest_spec(name)
+    plain = replaying.replay(first_50, spec)
+    restarted = replaying.replay(first_50, spec, restart_every_seconds=FIVE_HOURS)
+    export_requests_file(first_50, plain, tmp_path / "plain.parquet")
+    export_requests_file(first_50, restarted, tmp_path / "restarted.parquet")
+    assert (tmp_path / "plain.parquet").read_bytes() == (tmp_path / "restarted.parquet").read_bytes()
+    sizes = restarted.checkpoints
+    assert sizes is not None and sizes.restarts > 100
+    if name == "rikugame":  # the issue's target for the default recommender after 28 days
+        assert sizes.max_bytes_per_container <= 16 * 1024
