@@ -11,13 +11,14 @@ was backtested with (``presets``): 6 h / 30 % for ``rikugame``, Tortoise's 1 h /
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from rikugame.core import presets, quantities
 from rikugame.core.horizontal.policy import HorizontalPolicy
+from rikugame.core.recommender_settings import RecommenderSettings
 
 
 class UpdateMode(enum.StrEnum):
@@ -190,6 +191,9 @@ class TunerSpec(_Model):
     target_ref: TargetRef
     mode: UpdateMode = Field(UpdateMode.OFF, description="Off (dry run), Auto, or Emergency.")
     recommender: str = Field("rikugame", min_length=1, description="Recommender name.")
+    recommender_settings: RecommenderSettings | None = Field(
+        None, description="Knobs of the recommender (``name`` must equal ``recommender``); unset: its "
+                          "backtested defaults.")
     containers: list[ContainerPolicy] = Field(default_factory=list,
                                               description="Per-container overrides.")
     bounds: ResourceBounds = Field(default_factory=ResourceBounds)
@@ -197,6 +201,17 @@ class TunerSpec(_Model):
     limits: Limits = Field(default_factory=Limits)
     horizontal: HorizontalPolicy | None = Field(
         None, description="HPA tuning (target, min/max replicas, behaviour); absent: the HPA is left alone.")
+
+    @model_validator(mode="after")
+    def _settings_match(self) -> TunerSpec:
+        if self.recommender_settings is not None and self.recommender_settings.name != self.recommender:
+            raise ValueError(f"recommenderSettings.name {self.recommender_settings.name!r} must equal recommender "
+                             f"{self.recommender!r}")
+        return self
+
+    def recommender_kwargs(self) -> dict[str, Any]:
+        """The recommender's keyword arguments from ``recommenderSettings`` (empty when unset)."""
+        return self.recommender_settings.to_kwargs() if self.recommender_settings is not None else {}
 
     def guardrails(self) -> VerticalGuardrails:
         """The vertical guardrails in force: the spec's, unset fields from the recommender's preset."""

@@ -95,21 +95,23 @@ class PeakHistogram:
     The peak of an interval enters the histogram timestamped at the interval's end and is replaced
     (subtract old, add new) when a bigger sample of that interval arrives (autoscaler: pkg/recommender/
     model/container.go, addMemorySample). Unlike VPA, whose intervals start at a container's first sample,
-    intervals here are aligned to the epoch (UTC days for 24 h), and each row remembers the peaks of its
-    last ``late_intervals`` intervals, so samples may arrive in any order (pods of one workload read in
-    separate batches) and give the same histogram; a sample older than that is not counted.
+    intervals here are aligned to the epoch (UTC days for 24 h), and each row remembers the peaks of the
+    intervals of its last ``late_seconds``, so samples may arrive in any order (pods of one workload read in
+    separate batches) and give the same histogram; a sample older than that (relative to the newest of the
+    row) is not counted.
     """
 
     layout: BucketLayout
     rows: int
     half_life_seconds: float | None
     interval_seconds: int = 86400
-    late_intervals: int = 16
+    late_seconds: int = 16 * 86400
     hist: histograms.Histograms = field(init=False)
     peak_ids: IntArray = field(init=False)
     peaks: FloatArray = field(init=False)
 
     def __post_init__(self) -> None:
+        self.late_intervals = max(2, -(-self.late_seconds // self.interval_seconds) + 1)
         self.hist = histograms.Histograms(self.layout, self.rows, self.half_life_seconds)
         self.peak_ids = np.full((self.rows, self.late_intervals), -1, dtype=np.int64)
         self.peaks = np.zeros((self.rows, self.late_intervals), dtype=np.float64)

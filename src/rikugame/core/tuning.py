@@ -39,7 +39,8 @@ class VerticalTuning:
     """Vertical tuning of ``rows`` containers under one Tuner spec.
 
     Per-row bounds and "is this resource tuned" masks default to the spec's; ``WorkloadTuning`` sets them
-    from the per-container policies.
+    from the per-container policies. The recommender gets the spec's ``recommenderSettings``, overridden by
+    ``recommender_settings`` (what a front end must impose, e.g. the report's history window).
     """
 
     rows: int
@@ -50,7 +51,8 @@ class VerticalTuning:
 
     def __post_init__(self) -> None:
         n = self.rows
-        self.recommender = recommenders.create(self.spec.recommender, n, **self.recommender_settings)
+        settings = {**self.spec.recommender_kwargs(), **self.recommender_settings}
+        self.recommender = recommenders.create(self.spec.recommender, n, **settings)
         self.guardrails = self.spec.guardrails()
         b = self.spec.bounds
         self.min_cpu_millicores = _full(n, b.min_cpu_millicores)

@@ -211,12 +211,19 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
     if options.recommender not in recommenders.names():
         raise InputError(f"unknown recommender {options.recommender!r}; choose one of: "
                          f"{', '.join(recommenders.names())}")
-    spec = options.spec.model_copy(update={"recommender": options.recommender}) if options.spec \
-        else report_spec(options.recommender)
+    if options.spec is not None:
+        own = options.spec.recommender_settings
+        spec = options.spec.model_copy(update={
+            "recommender": options.recommender,
+            "recommender_settings": own if own is not None and own.name == options.recommender else None})
+    else:
+        spec = report_spec(options.recommender)
     rec_settings: dict[str, Any] = {}
     probe = recommenders.create(options.recommender, 0)
     if hasattr(probe, "window_seconds"):
         rec_settings["window_seconds"] = options.history_seconds
+    if hasattr(probe, "late_samples_seconds"):  # batches arrive in any order: keep every interval of the history
+        rec_settings["late_samples_seconds"] = options.history_seconds
     if options.min_history_seconds is not None and hasattr(probe, "min_history_seconds"):
         rec_settings["min_history_seconds"] = float(options.min_history_seconds)
     report_progress = progress or (lambda stage, done, total: None)

@@ -55,6 +55,8 @@ class VPARecommender:
     memory_interval_seconds: int = 86400
     min_cpu_cores: float = 0.025
     min_memory_bytes: float = 250.0 * MIB
+    late_samples_seconds: int = 16 * DAY
+    """How far behind the newest sample of a container a sample may arrive and still count (any order)."""
     samples_per_day: float = 1440.0
     min_history_seconds: float = 0.0
     name: str = "vpa"
@@ -65,7 +67,7 @@ class VPARecommender:
     def __post_init__(self) -> None:
         self.cpu = SampleHistogram(CPU_LAYOUT, self.rows, self.cpu_half_life_seconds)
         self.memory = PeakHistogram(MEMORY_LAYOUT, self.rows, self.memory_half_life_seconds,
-                                    self.memory_interval_seconds)
+                                    self.memory_interval_seconds, self.late_samples_seconds)
         self.coverage = Coverage(self.rows)
 
     def observe(self, samples: UsageSamples) -> None:
