@@ -84,7 +84,3 @@ def format_memory(num_bytes: int) -> str:
             return f"{num_bytes // factor}{suffix}"
     return str(num_bytes)
 
-
-def cores_to_millicores(cores: float) -> int:
-    """Cores (float) to whole millicores, rounded up."""
-    return math.ceil(round(cores * 1000, 6))

@@ -55,10 +55,6 @@ class ScalingRules:
     stabilization_window_seconds: int | None = None
     select_policy: SelectPolicy = SelectPolicy.MAX
 
-    def longest_period_seconds(self) -> int:
-        """The longest policy period (how long scale events must be remembered)."""
-        return max((p.period_seconds for p in self.policies), default=0)
-
 
 DEFAULT_SCALE_UP = ScalingRules(
     policies=(ScalingPolicy(PolicyType.PODS, 4, 15), ScalingPolicy(PolicyType.PERCENT, 100, 15)),
@@ -103,13 +99,6 @@ class HPASettings:
 def utilization_percent(usage_millicores: float, request_millicores: float) -> int:
     """The controller's integer utilization: floor(Σusage × 100 / Σrequest) (metrics/utilization.go)."""
     return int(usage_millicores * 100 // request_millicores)
-
-
-def replicas_for_ratio(ratio: float, pods: int, current: int, tolerance: float = 0.1) -> int:
-    """ceil(ratio × pods), or ``current`` when |ratio − 1| ≤ tolerance (replica_calculator.go)."""
-    if abs(1.0 - ratio) <= tolerance:
-        return current
-    return math.ceil(ratio * pods)
 
 
 def replicas_at_target(usage_per_pod_millicores: float, pods: int, request_millicores: float,
