@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -19,7 +20,7 @@ from rikugame.errors import InputError
 from rikugame.files.cells import first_true
 
 Locate = Callable[[str, int], str]
-IntArray = np.ndarray
+IntArray = npt.NDArray[np.int64]
 MAX_SECONDS = 253_402_300_799
 """9999-12-31T23:59:59Z: a plain number above this is not Unix seconds (it is ms, us or ns)."""
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -51,21 +52,23 @@ def unix_seconds(column: pa.ChunkedArray, name: str, locate: Locate) -> IntArray
                      f"ISO-8601 text)")
 
 
-def _from_float(values: np.ndarray, name: str, locate: Locate) -> IntArray:
+def _from_float(values: npt.NDArray[np.float64], name: str, locate: Locate) -> IntArray:
     bad = ~np.isfinite(values)
     if bad.any():
         index = int(bad.nonzero()[0][0])
         raise InputError(f"{locate(name, index)}: {'missing' if np.isnan(values[index]) else 'infinite'} time")
     _check_range(values, name, locate)
-    return np.floor(values).astype(np.int64)
+    seconds: IntArray = np.floor(values).astype(np.int64)
+    return seconds
 
 
-def _in_range(seconds: np.ndarray, name: str, locate: Locate) -> IntArray:
+def _in_range(seconds: npt.NDArray[np.integer], name: str, locate: Locate) -> IntArray:
     _check_range(seconds, name, locate)
-    return seconds.astype(np.int64, copy=False)
+    converted: IntArray = seconds.astype(np.int64, copy=False)
+    return converted
 
 
-def _check_range(seconds: np.ndarray, name: str, locate: Locate) -> None:
+def _check_range(seconds: npt.NDArray[np.integer] | npt.NDArray[np.floating], name: str, locate: Locate) -> None:
     early = seconds < 0
     if early.any():
         index = int(early.nonzero()[0][0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -17,11 +18,12 @@ from rikugame.errors import InputError
 from rikugame.files.cells import first_true
 
 Locate = Callable[[str, int], str]
+FloatArray = npt.NDArray[np.float64]
 NUMBER = r"^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|(?i:nan|inf|infinity))$"
 """What a numeric cell written as text may look like (after trimming blanks)."""
 
 
-def measurement(column: pa.ChunkedArray, name: str, locate: Locate) -> np.ndarray:
+def measurement(column: pa.ChunkedArray, name: str, locate: Locate) -> FloatArray:
     """``column`` as float64 (missing = NaN); InputError at the first non-numeric, negative or infinite cell."""
     values = _numbers(column, name, locate)
     infinite = np.isinf(values)
@@ -35,7 +37,7 @@ def measurement(column: pa.ChunkedArray, name: str, locate: Locate) -> np.ndarra
     return values
 
 
-def _numbers(column: pa.ChunkedArray, name: str, locate: Locate) -> np.ndarray:
+def _numbers(column: pa.ChunkedArray, name: str, locate: Locate) -> FloatArray:
     kind = column.type
     if pa.types.is_dictionary(kind):
         column = column.cast(kind.value_type)
@@ -46,11 +48,12 @@ def _numbers(column: pa.ChunkedArray, name: str, locate: Locate) -> np.ndarray:
         if bad is not None:
             raise InputError(f"{locate(name, bad)}: {column[bad].as_py()!r} is not a number")
     elif pa.types.is_null(kind):
-        return np.full(len(column), np.nan)
+        return np.full(len(column), np.nan, dtype=np.float64)
     elif not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
         raise InputError(f"{locate(name, 0)}: type {kind} is not a number")
     try:
         floats = column.cast(pa.float64())
     except pa.ArrowInvalid as exc:
         raise InputError(f"{locate(name, 0)}: not a number column ({' '.join(str(exc).split())})") from exc
-    return floats.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    values: FloatArray = floats.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    return values
