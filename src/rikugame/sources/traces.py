@@ -65,10 +65,16 @@ class _Gaps:
         return tuple(lines)
 
 
-def _as_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Entity names as dictionary<int32, string> (Parquet is read that way; CSV is encoded here)."""
+def _as_dictionary(column: pa.ChunkedArray, file: Path) -> pa.ChunkedArray:
+    """Entity names (text or integers) as dictionary<int32, string>; InputError for any other type."""
+    kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    if not (text or pa.types.is_integer(kind)):
+        raise InputError(f"{file}: column 'entity': type {kind} is not an entity name (give text or integers)")
     if pa.types.is_dictionary(column.type):
-        return column.cast(ENTITY_TYPE)
+        if text:
+            return column.cast(ENTITY_TYPE)
+        column = column.cast(kind)
     return pc.dictionary_encode(pc.cast(column, pa.string())).cast(ENTITY_TYPE)
 
 
@@ -83,7 +89,8 @@ def _read_file(file: Path, gaps: _Gaps) -> pa.Table | None:
         raise InputError(f"trace {file} lacks column(s): {', '.join(missing)}")
     if table.num_rows == 0:
         return None
-    locate = CellLocator(file, table["entity"])
+    entities = _as_dictionary(table["entity"], file)
+    locate = CellLocator(file, entities)
     unnamed = first_true(table["entity"].is_null())
     if unnamed is not None:
         raise InputError(f"{locate('entity', unnamed)}: missing entity name")
@@ -106,7 +113,7 @@ def _read_file(file: Path, gaps: _Gaps) -> pa.Table | None:
     keep = pa.array(has_cpu)
     return pa.table({
         "timestamp": pa.array(timestamps, pa.int64()),
-        "entity": _as_dictionary(table["entity"]),
+        "entity": entities,
         "cpu": pa.array(cpu, pa.float64()),
         "mem": pa.array(mem, pa.float64()),
     }).filter(keep)

@@ -156,6 +156,10 @@ BAD_TRACES: dict[str, tuple[Build, list[str]]] = {
     "missing-entity-csv": (
         lambda d: data_args(csv(d / "t.csv", with_cell(columns(), "entity", BAD, None))),
         ["column 'entity'", f"row {BAD + 1}", "missing entity name"]),
+    "entity-of-float-type": (
+        lambda d: data_args(parquet(d / "t.parquet", {**columns(), "entity": [
+            float(e[-1]) for e in columns()["entity"]]})),
+        ["t.parquet: column 'entity'", "type double is not an entity name"]),
     "bad-file-named-in-directory": (
         lambda d: data_args(_two_files(d)),
         ["b.csv: column 'cpu_cores'", "entity 'vm-1'", f"row {BAD + 1}", "negative value"]),
@@ -349,6 +353,8 @@ ENCODINGS: dict[str, Build] = {
         iso(t) + ".250Z" for t in columns()["timestamp"]]})),
     "parquet-iso-text-space-separated": lambda d: data_args(parquet(d / "t.parquet", {**columns(), "timestamp": [
         iso(t).replace("T", " ") for t in columns()["timestamp"]]})),
+    "parquet-integer-entities": lambda d: data_args(parquet(d / "t.parquet", {
+        **columns(), "entity": [int(e[-1]) for e in columns()["entity"]]})),
     "parquet-dictionary-entities-float-memory": lambda d: data_args(parquet(d / "t.parquet", {
         **columns(), "entity": pa.array(columns()["entity"]).dictionary_encode(),
         "memory_bytes": pa.array(columns()["memory_bytes"], pa.float64())})),
