@@ -195,7 +195,7 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
         err.print(f"[yellow]warning:[/] {trace.source}: {line}", highlight=False, soft_wrap=True)
     check_scorable(trace, warmup, warmup_seconds, err)
     err.print(f"[dim]{trace.num_samples:,} samples of {len(trace.entities)} entities from {trace.source}; "
-              f"recompute every {recompute}, warm-up {warmup}[/]", highlight=False)
+              f"recompute every {recompute}, warm-up {warmup}[/]", highlight=False, soft_wrap=True)
     outcomes = run_recommenders(trace, names, recompute_seconds=recompute_seconds,
                                 warmup_seconds=warmup_seconds, policy=spec, oom_feedback=oom_feedback,
                                 console=err)
