@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from rikugame.core.histograms import CPU_LAYOUT, Histograms
-from rikugame.sim import profiles, replaying, scoring, traces
+from rikugame.sim import profiles, replaying, scoring
+from rikugame.sources import traces
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bitbrains_rnd"
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rikugame.sim import profiles, replaying, traces
+from rikugame.sim import profiles, replaying
+from rikugame.sources import traces
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DAY = 86400

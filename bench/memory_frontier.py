@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from rikugame.sim.traces import load_trace
+from rikugame.sources.traces import load_trace
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bitbrains_rnd"
 MIB = 2**20

@@ -22,8 +22,11 @@ from rich.table import Table
 
 from rikugame.core import recommenders
 from rikugame.errors import ConfigError, InputError
+from rikugame.files.outputs import check_output
+from rikugame.files.tables import one_line
 from rikugame.report import html
-from rikugame.sim import profiles, replaying, scoring, traces
+from rikugame.sim import profiles, replaying, scoring
+from rikugame.sources import traces
 
 DEMO_TRACE = "bitbrains-sample.parquet"
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -146,10 +149,12 @@ def export_requests_file(trace: traces.Trace, result: replaying.Replay, path: Pa
         "memory_request_bytes": pa.array(np.concatenate(mem_parts) if mem_parts else [], pa.int64()),
         "memory_limit_bytes": pa.array(limits, pa.int64(), mask=limits < 0),
     })
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+    try:
+        pq.write_table(table, tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        raise InputError(f"--export-requests {path}: {one_line(exc)}") from exc
     return table.num_rows
 
 
@@ -179,11 +184,21 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
     recompute_seconds = parse_duration(recompute, "--recompute")
     warmup_seconds = parse_duration(warmup, "--warmup") if warmup not in ("0", "0s") else 0
     restart_every_seconds = parse_duration(restart_every, "--restart-every") if restart_every else None
+    if max_entities is not None and max_entities < 1:
+        raise InputError(f"--max-entities: expected a positive number of entities, got {max_entities}")
     spec = load_policy(policy)
+    if export_requests is not None:
+        for name in names:
+            check_output(_export_path(export_requests, name, len(names) > 1), "--export-requests")
+    if report is not None:
+        check_output(report, "--report")
     trace = traces.load_trace(data, max_entities=max_entities)
     err = Console(stderr=True)
+    for line in trace.warnings:
+        err.print(f"[yellow]warning:[/] {trace.source}: {line}", highlight=False, soft_wrap=True)
+    check_scorable(trace, warmup, warmup_seconds, err)
     err.print(f"[dim]{trace.num_samples:,} samples of {len(trace.entities)} entities from {trace.source}; "
-              f"recompute every {recompute}, warm-up {warmup}[/]", highlight=False)
+              f"recompute every {recompute}, warm-up {warmup}[/]", highlight=False, soft_wrap=True)
     outcomes = run_recommenders(trace, names, recompute_seconds=recompute_seconds,
                                 warmup_seconds=warmup_seconds, policy=spec, oom_feedback=oom_feedback,
                                 restart_every_seconds=restart_every_seconds, console=err)
@@ -193,9 +208,12 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
             rows = export_requests_file(trace, outcome.replay, path)
             err.print(f"[dim]wrote {rows:,} request rows for {name} to {path}[/]", highlight=False)
     if report is not None:
-        html.write_backtest_report(report, trace, outcomes, title=f"rikugame backtest — {trace.source}",
-                                   settings={"recompute": recompute, "warm-up": warmup,
-                                             "OOM feedback": str(oom_feedback)})
+        try:
+            html.write_backtest_report(report, trace, outcomes, title=f"rikugame backtest — {trace.source}",
+                                       settings={"recompute": recompute, "warm-up": warmup,
+                                                 "OOM feedback": str(oom_feedback)})
+        except OSError as exc:
+            raise InputError(f"--report {report}: {one_line(exc)}") from exc
         err.print(f"[dim]wrote report to {report}[/]", highlight=False)
     if fmt == "json":
         print(json.dumps({
@@ -212,6 +230,31 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
     return outcomes
 
 
+def span_text(seconds: int) -> str:
+    """``2d 3h``, ``5h 10m``, ``45s``: a span for a message."""
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{v}{u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")) if v]
+    return " ".join(parts[:2]) or "0s"
+
+
+def check_scorable(trace: traces.Trace, warmup: str, warmup_seconds: int, err: Console) -> None:
+    """InputError if no entity outlasts the warm-up (nothing could be scored); a warning if some don't.
+
+    An entity is scored from ``first timestamp + warm-up`` on, so it needs a span ≥ the warm-up.
+    """
+    present = np.bincount(trace.rows, minlength=len(trace.entities)) > 0
+    spans = np.where(present, trace.spans_seconds(), -1)
+    short = present & (spans < warmup_seconds)
+    if short.sum() == present.sum():
+        longest = int(np.argmax(spans))
+        raise InputError(f"nothing to score: every entity spans less than the warm-up ({warmup}); the longest, "
+                         f"{trace.entities[longest]!r}, spans {span_text(int(spans[longest]))} — "
+                         f"give a longer trace or a shorter --warmup")
+    if short.any():
+        err.print(f"[yellow]warning:[/] {int(short.sum())} of {int(present.sum())} entities span less than "
+                  f"the warm-up ({warmup}) and are not scored", highlight=False, soft_wrap=True)
 
 
 def demo_trace_path() -> Path:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rikugame.sim.replaying import Replay
-from rikugame.sim.traces import Trace
+from rikugame.usage_trace import Trace
 
 DAY = 86400
 

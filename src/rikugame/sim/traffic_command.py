@@ -18,13 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
 from rikugame.core.horizontal import HorizontalPolicy
 from rikugame.errors import InputError
+from rikugame.files.cells import CellLocator
+from rikugame.files.outputs import check_output
+from rikugame.files.tables import one_line, read_columns
+from rikugame.files.times import unix_seconds
+from rikugame.files.values import measurement
 from rikugame.sim.service import ServiceModel, TrafficTrace, simulate
 from rikugame.sim.traffic import CoreDriver, Scores, oracle_scores, score
 
@@ -55,18 +59,21 @@ DECIDE_INTERVAL_SECONDS = {"static": 3600}
 
 
 def read_traffic(path: Path) -> TrafficTrace:
-    """A request-rate trace: ``timestamp`` (Unix s) and ``requests`` per minute (NaN = not covered)."""
+    """A request-rate trace: ``timestamp`` and ``requests`` per minute (missing/NaN = not covered).
+
+    Times in any encoding of :mod:`rikugame.files.times`; counts finite and ≥ 0 (:mod:`rikugame.files.values`).
+    """
     if not path.exists():
         raise InputError(f"traffic trace {path} does not exist")
-    try:
-        table = pq.read_table(path) if path.suffix != ".csv" else pacsv.read_csv(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"cannot read traffic trace {path}: {exc}") from exc
+    if not path.is_file():
+        raise InputError(f"traffic trace {path} is not a file")
+    table = read_columns(path, ("timestamp", "requests"), what="traffic trace")
     missing = {"timestamp", "requests"} - set(table.column_names)
     if missing:
         raise InputError(f"traffic trace {path} lacks column(s) {', '.join(sorted(missing))}")
-    ts = table.column("timestamp").to_numpy(zero_copy_only=False).astype(np.int64)
-    req = table.column("requests").to_numpy(zero_copy_only=False).astype(np.float64)
+    locate = CellLocator(path)
+    ts = unix_seconds(table.column("timestamp"), "timestamp", locate)
+    req = measurement(table.column("requests"), "requests", locate)
     if len(ts) < 2:
         raise InputError(f"traffic trace {path} has fewer than two minutes")
     order = np.argsort(ts, kind="stable")
@@ -134,7 +141,12 @@ def run(*, traffic: Path, load_scales: list[float], fmt: str, report: Path | Non
     if any(not np.isfinite(s) or s <= 0 for s in scales):
         raise InputError("--load-scale must be positive")
     names = select_policies(recommenders)
+    if export_hpa is not None:
+        check_output(export_hpa, "--export-hpa")
+    if report is not None:
+        check_output(report, "--report")
     trace = read_traffic(traffic)
+    check_scorable(trace, ServiceModel().warmup_seconds)
     scores, changes = evaluate(trace, scales, names)
     model = ServiceModel()
     if export_hpa is not None:
@@ -142,7 +154,10 @@ def run(*, traffic: Path, load_scales: list[float], fmt: str, report: Path | Non
     if report is not None:
         from rikugame.sim.traffic_report import write_report
 
-        write_report(report, trace, scores, model, command=_command_line())
+        try:
+            write_report(report, trace, scores, model, command=_command_line())
+        except OSError as exc:
+            raise InputError(f"--report {report}: {one_line(exc)}") from exc
     if fmt == "json":
         print(json.dumps(to_json(trace, scores, model), indent=2))
     else:
@@ -193,7 +208,16 @@ def write_hpa_changes(path: Path, changes: Changes) -> None:
     try:
         pq.write_table(table, path)
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc}") from exc
+        raise InputError(f"--export-hpa {path}: {one_line(exc)}") from exc
+
+
+def check_scorable(trace: TrafficTrace, warmup_seconds: int) -> None:
+    """InputError unless some covered minute comes after the warm-up (the scored part of the run)."""
+    after = trace.timestamps - trace.timestamps[0] >= warmup_seconds
+    if not (after & np.isfinite(trace.requests)).any():
+        span = int(trace.timestamps[-1] - trace.timestamps[0])
+        raise InputError(f"nothing to score: traffic trace {trace.source} has no request count after the "
+                         f"{warmup_seconds // 86400}-day warm-up (it spans {span / 86400:.1f} days)")
 
 
 def _command_line() -> str:

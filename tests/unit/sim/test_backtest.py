@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from rikugame.cli import app
 from rikugame.errors import InputError
-from rikugame.sim import profiles, replaying, scoring, traces
+from rikugame.sim import profiles, replaying, scoring
+from rikugame.sources import traces
 
 T0 = 1_372_636_800  # 2013-07-01 00:00 UTC
 HOUR = 3600

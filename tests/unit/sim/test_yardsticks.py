@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rikugame.sim import profiles, replaying, scoring, traces
+from rikugame.sim import profiles, replaying, scoring
+from rikugame.sources import traces
 
 DATA = Path(os.environ.get("RIKUGAME_DATA", Path(__file__).resolve().parents[4] / "shared" / "data"))
 BITBRAINS = DATA / "bitbrains_rnd"
