@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from rikugame import __version__
+from rikugame.commands.options import fail
 from rikugame.errors import RikugameError
 
 app = typer.Typer(
@@ -19,15 +19,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print one clear error line and return the Exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
 @app.callback(invoke_without_command=True)
 def _root(version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False) -> None:
     if version:
@@ -41,7 +32,7 @@ def demo(
         "rikugame-demo.html"),
 ) -> None:
     """Backtest every recommender on the bundled Bitbrains sample and write an HTML report."""
-    from rikugame import backtest_command
+    from rikugame.commands import backtest as backtest_command
 
     try:
         backtest_command.run_demo(output)
@@ -80,7 +71,7 @@ def backtest(
     = None,
 ) -> None:
     """Replay a usage trace through the decision core and score slack, OOM risk and churn."""
-    from rikugame import backtest_command
+    from rikugame.commands import backtest as backtest_command
 
     try:
         if traffic is not None:
@@ -101,9 +92,9 @@ def backtest(
 
 def _register_optional_commands() -> None:
     """Commands whose modules live with their front end (recommend, operator, manifests)."""
-    from rikugame.report import recommend_command
+    from rikugame.commands import recommend
 
-    app.command(name="recommend")(recommend_command.recommend)
+    app.command(name="recommend")(recommend.recommend)
 
 
 _register_optional_commands()

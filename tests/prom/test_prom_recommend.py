@@ -21,11 +21,12 @@ from prom_env import END, MIB, PromServer
 from typer.testing import CliRunner
 
 from rikugame.cli import app
+from rikugame.commands.recommend_pipeline import ReportOptions, build_report, report_spec
 from rikugame.core.recommender_settings import RikugameSettings, VPASettings
 from rikugame.core.samples import UsageSamples
 from rikugame.core.tuning import VerticalTuning
 from rikugame.errors import PrometheusError
-from rikugame.report.recommend_report import Report, ReportOptions, build_report, report_spec
+from rikugame.report.recommend_report import Report
 from rikugame.sources.prometheus import PrometheusClient, PrometheusSettings
 from rikugame.sources.promql import Scope
 

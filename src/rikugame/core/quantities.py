@@ -84,3 +84,21 @@ def format_memory(num_bytes: int) -> str:
             return f"{num_bytes // factor}{suffix}"
     return str(num_bytes)
 
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
+_DURATION = re.compile(r"\s*((?:\d+(?:\.\d+)?[wdhms]\s*)+)\s*")
+_DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def duration_seconds(text: str) -> int:
+    """``14d``, ``36h``, ``90m``, ``30s``, ``1h30m``, ``1w`` → whole seconds (ValueError when unreadable or 0).
+
+    The one duration grammar of every command (Prometheus' units without ``y``/``ms``)."""
+    parts = _DURATION.fullmatch(text)
+    if not parts:
+        raise ValueError(f"not a duration: {text!r} (examples: 14d, 36h, 90m, 30s)")
+    total = sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(parts.group(1)))
+    if total <= 0:
+        raise ValueError(f"duration must be positive: {text!r}")
+    return round(total)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import html as html_escape
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from rikugame.report import plots
-from rikugame.sim import replaying, scoring, traces
+
+if TYPE_CHECKING:  # report renders plain data; the simulator's types are for the type checker only
+    from rikugame.sim import replaying, scoring
+    from rikugame.usage_trace import Trace
 
 
 class _Outcome(Protocol):
@@ -57,13 +60,13 @@ def scores_html(outcomes: dict[str, _Outcome]) -> str:
     return f"<table><tr><th>recommender</th>{head}</tr>{''.join(rows)}</table>"
 
 
-def pick_entities(trace: traces.Trace, count: int) -> list[int]:
+def pick_entities(trace: Trace, count: int) -> list[int]:
     """Rows to plot: the largest CPU users first, so the plots show something."""
     totals = np.bincount(trace.rows, weights=trace.cpu_cores, minlength=len(trace.entities))
     return [int(i) for i in np.argsort(-totals)[:count]]
 
 
-def write_backtest_report(path: Path, trace: traces.Trace, outcomes: dict[str, _Outcome], *, title: str,
+def write_backtest_report(path: Path, trace: Trace, outcomes: dict[str, _Outcome], *, title: str,
                           settings: dict[str, str], plotted_entities: int = 3) -> None:
     """Write the HTML report to ``path`` (atomically)."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html_escape.escape(title)}</title>"

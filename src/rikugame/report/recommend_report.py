@@ -1,36 +1,13 @@
-"""The right-sizing report: Prometheus history → the decision core → one row per workload container.
+"""The right-sizing report as plain data: one row per workload container, and what produced it.
 
-The numbers come from the same :class:`~rikugame.core.tuning.VerticalTuning` the operator runs (same
-recommenders, same guardrails), so the report and the operator agree. Recommenders that only need
-window statistics (``krr-simple``) get them computed exactly by Prometheus
-(:func:`~rikugame.sources.kube_usage.fetch_summaries`); the others get every sample, streamed
-chunk by chunk into their histograms.
+Built by ``commands.recommend_pipeline`` (Prometheus history → the decision core); rendered by
+``report.formats`` (table, JSON, YAML, CSV, HTML).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
-
-from rikugame.core import recommenders
-from rikugame.core.decisions import Reason, VerticalDecisions
-from rikugame.core.policy import (
-    ResourceBounds,
-    TargetRef,
-    TunerSpec,
-    VerticalGuardrails,
-)
-from rikugame.core.samples import UsageSamples, WindowSummary
-from rikugame.core.tuning import VerticalTuning
-from rikugame.errors import InputError
-from rikugame.sources import kube_discovery as discovery
-from rikugame.sources import kube_usage as usage
-from rikugame.sources import promql
-from rikugame.sources.prometheus import PrometheusClient, PrometheusSettings
 
 GIB = 2**30
 MIB = 2**20
@@ -45,37 +22,6 @@ SEVERITIES = ("UNKNOWN", "GOOD", "OK", "WARNING", "CRITICAL")
 CPU_SEVERITY_CORES = (0.1, 0.25, 0.5)
 """|change| thresholds for OK / WARNING / CRITICAL (KRR's defaults)."""
 MEMORY_SEVERITY_BYTES = (100 * MIB, 250 * MIB, 500 * MIB)
-
-
-def report_spec(recommender: str) -> TunerSpec:
-    """The policy of a plain report: the recommender's target, no step limits, near-unbounded bounds.
-
-    Pass a Tuner spec instead (``--policy``) to see exactly what the operator would do next."""
-    return TunerSpec(
-        target_ref=TargetRef(name="report"), recommender=recommender,
-        bounds=ResourceBounds(min_cpu="1m", max_cpu="100000", min_memory="1Mi", max_memory="1Pi"),
-        vertical=VerticalGuardrails(scale_down_max_ratio=1.0, scale_down_interval_seconds=0,
-                                    min_change_ratio=0.0, stale_after_seconds=3600))
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    """What to compute."""
-
-    end: int
-    """The report's "now" (Unix seconds): queries are evaluated here."""
-    history_seconds: int = 14 * 86400
-    step_seconds: int = 60
-    rate_window_seconds: int = 300
-    recommender: str = "krr-simple"
-    spec: TunerSpec | None = None
-    min_history_seconds: int | None = None
-    cpu_price: float = DEFAULT_CPU_PRICE
-    memory_price: float = DEFAULT_MEMORY_PRICE
-    max_pods_per_query: int = 25
-    kinds: frozenset[str] | None = None
-    use_summaries: bool = True
-    """Let recommenders that can take window statistics get them from Prometheus (exact and fast)."""
 
 
 @dataclass(frozen=True)
@@ -134,160 +80,3 @@ class Report:
     def total_saving(self) -> float:
         """Monthly saving over all rows with a recommendation."""
         return float(sum(r.monthly_saving for r in self.rows if r.sufficient))
-
-
-Progress = Callable[[str, int, int], None]
-"""progress(stage, done, total)."""
-
-
-def _severity(cpu_delta_millicores: int, memory_delta_bytes: int, has_current: bool) -> str:
-    if not has_current:
-        return "WARNING"
-    level = 1
-    for i, threshold in enumerate(CPU_SEVERITY_CORES):
-        if abs(cpu_delta_millicores) / 1000 >= threshold:
-            level = max(level, i + 2)
-    for i, threshold_bytes in enumerate(MEMORY_SEVERITY_BYTES):
-        if abs(memory_delta_bytes) >= threshold_bytes:
-            level = max(level, i + 2)
-    return SEVERITIES[level]
-
-
-def assemble(fleet: discovery.Fleet, decisions: VerticalDecisions, sufficient: np.ndarray, spec: TunerSpec, *,
-             cpu_price: float, memory_price: float) -> list[ReportRow]:
-    """Rows from the fleet's current settings and the core's decisions (pure)."""
-    rows: list[ReportRow] = []
-    for i, key in enumerate(fleet.containers):
-        ok = bool(sufficient[i])
-        cur_cpu = int(fleet.cpu_request_millicores[i])
-        cur_mem = int(fleet.memory_request_bytes[i])
-        rec_cpu = int(decisions.cpu.decided[i]) if ok else cur_cpu
-        rec_mem = int(decisions.memory.decided[i]) if ok else cur_mem
-        cur_cpu_lim = int(fleet.cpu_limit_millicores[i])
-        cur_mem_lim = int(fleet.memory_limit_bytes[i])
-        rec_cpu_lim = int(decisions.cpu.limit[i]) if ok else cur_cpu_lim
-        rec_mem_lim = int(decisions.memory.limit[i]) if ok else cur_mem_lim
-        pods = int(fleet.replicas[i])
-        notes: list[str] = []
-        hpa = fleet.hpa_metrics.get((key.cluster, key.namespace, key.kind, key.workload), set())
-        if hpa:
-            notes.append("HPA on " + ", ".join(sorted(hpa)) + ": its target utilisation is relative to "
-                         "the request, so a new request changes scaling")
-        if ok and (cur_cpu < 0 or cur_mem < 0):
-            notes.append("no current request")
-        if not ok:
-            notes.append(f"too little history ({decisions.history_seconds[i] / 3600:.1f} h): "
-                         "no recommendation")
-        if ok and int(decisions.cpu.reasons[i] | decisions.memory.reasons[i]) & int(Reason.STALE_METRICS):
-            notes.append("no recent usage sample: nothing is lowered (stale-metrics guardrail)")
-        if np.any(fleet.oom_rows == i):
-            notes.append("OOM-killed in the window")
-        if pods == 0:
-            notes.append("no running pod at the end of the window")
-        saving = 0.0
-        severity = "UNKNOWN"
-        if ok:
-            d_cpu = max(cur_cpu, 0) - rec_cpu
-            d_mem = max(cur_mem, 0) - rec_mem
-            saving = max(pods, 1) * HOURS_PER_MONTH * (d_cpu / 1000 * cpu_price + d_mem / GIB * memory_price)
-            severity = _severity(d_cpu, d_mem, cur_cpu >= 0 and cur_mem >= 0)
-        rows.append(ReportRow(
-            cluster=key.cluster, namespace=key.namespace, kind=key.kind, workload=key.workload,
-            container=key.container, pods=pods, cpu_request=cur_cpu, cpu_request_recommended=rec_cpu,
-            cpu_limit=cur_cpu_lim, cpu_limit_recommended=rec_cpu_lim, memory_request=cur_mem,
-            memory_request_recommended=rec_mem, memory_limit=cur_mem_lim,
-            memory_limit_recommended=rec_mem_lim, sufficient=ok,
-            history_seconds=float(decisions.history_seconds[i]), severity=severity,
-            monthly_saving=round(saving, 2),
-            cpu_reasons=Reason(int(decisions.cpu.reasons[i])).describe(),
-            memory_reasons=Reason(int(decisions.memory.reasons[i])).describe(), notes=notes))
-    return rows
-
-
-async def build_report(settings: PrometheusSettings, scope: promql.Scope, options: ReportOptions,
-                       progress: Progress | None = None) -> Report:
-    """Query Prometheus and run the decision core: the whole report."""
-    started = time.perf_counter()
-    if options.recommender not in recommenders.names():
-        raise InputError(f"unknown recommender {options.recommender!r}; choose one of: "
-                         f"{', '.join(recommenders.names())}")
-    if options.spec is not None:
-        own = options.spec.recommender_settings
-        spec = options.spec.model_copy(update={
-            "recommender": options.recommender,
-            "recommender_settings": own if own is not None and own.name == options.recommender else None})
-    else:
-        spec = report_spec(options.recommender)
-    rec_settings: dict[str, Any] = {}
-    probe = recommenders.create(options.recommender, 0)
-    if hasattr(probe, "window_seconds"):
-        rec_settings["window_seconds"] = options.history_seconds
-    if hasattr(probe, "late_samples_seconds"):  # batches arrive in any order: keep every interval of the history
-        rec_settings["late_samples_seconds"] = options.history_seconds
-    if options.min_history_seconds is not None and hasattr(probe, "min_history_seconds"):
-        rec_settings["min_history_seconds"] = float(options.min_history_seconds)
-    report_progress = progress or (lambda stage, done, total: None)
-    end = options.end
-    start = end - options.history_seconds
-
-    async with PrometheusClient(settings) as prom:
-        report_progress("discovering workloads", 0, 1)
-        fleet = await discovery.discover(prom, scope, end=end, history_seconds=options.history_seconds,
-                                  kinds=options.kinds)
-        report_progress("discovering workloads", 1, 1)
-        t_discovered = time.perf_counter()
-        tuning = VerticalTuning(len(fleet), spec, recommender_settings=rec_settings)
-        tuning.set_current(fleet.cpu_request_millicores, fleet.memory_request_bytes,
-                           cpu_limit=fleet.cpu_limit_millicores, memory_limit=fleet.memory_limit_bytes)
-        batches = usage.plan_batches(fleet, scope, max_pods=options.max_pods_per_query)
-        queries = usage.UsageQueries(rate_window_seconds=options.rate_window_seconds,
-                                  resolution_seconds=options.step_seconds)
-        total_pods = sum(b.pods for b in batches)
-        done = [0]
-        path = "summary" if options.use_summaries and tuning.accepts_summary() else "samples"
-        if len(fleet) == 0:
-            pass
-        elif path == "summary":
-            percentile = float(getattr(tuning.recommender, "cpu_percentile", 0.95))
-
-            def batch_done(pods: int) -> None:
-                done[0] += pods
-                report_progress("querying usage", done[0], total_pods)
-
-            stats = await usage.fetch_summaries(prom, fleet, scope, queries, end=end,
-                                             history_seconds=options.history_seconds,
-                                             cpu_percentile=percentile, batches=batches, on_batch=batch_done)
-            tuning.observe_summary(WindowSummary(
-                cpu_percentile=percentile, cpu_percentile_cores=stats.cpu_percentile_cores,
-                memory_max_bytes=stats.memory_max_bytes, sample_count=stats.sample_count,
-                first=stats.first, last=stats.last))
-        else:
-            def consume(chunk: usage.SampleChunk) -> None:
-                tuning.observe(UsageSamples(chunk.rows, chunk.timestamps, chunk.cpu_cores,
-                                            chunk.memory_bytes))
-
-            def chunk_done(pods: int, chunks: int) -> None:
-                done[0] += pods
-                report_progress("querying usage", done[0], total_pods * chunks if chunks else 1)
-
-            await usage.stream_samples(prom, fleet, scope, queries, start=start, end=end,
-                                    step_seconds=options.step_seconds, batches=batches, consume=consume,
-                                    on_chunk=chunk_done)
-        t_usage = time.perf_counter()
-        if len(fleet.oom_rows):
-            tuning.record_oom(fleet.oom_rows, fleet.oom_timestamps, fleet.oom_limit_bytes)
-        tuning.advance(end)
-        decisions = tuning.decide(end)
-        t_core = time.perf_counter()
-        stats_q = prom.stats
-    sufficient = (decisions.cpu.reasons & int(Reason.INSUFFICIENT_HISTORY)) == 0
-    rows = assemble(fleet, decisions, sufficient, spec, cpu_price=options.cpu_price,
-                    memory_price=options.memory_price)
-    return Report(rows=rows, recommender=options.recommender, end=end,
-                  history_seconds=options.history_seconds, step_seconds=options.step_seconds,
-                  cpu_explanation=decisions.cpu_explanation, memory_explanation=decisions.memory_explanation,
-                  cpu_price=options.cpu_price, memory_price=options.memory_price, queries=stats_q.queries,
-                  response_bytes=stats_q.response_bytes, elapsed_seconds=time.perf_counter() - started,
-                  path=path, stage_seconds={"discovery": round(t_discovered - started, 3),
-                                            "usage": round(t_usage - t_discovered, 3),
-                                            "core": round(t_core - t_usage, 3)})

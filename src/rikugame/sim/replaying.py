@@ -18,7 +18,7 @@ from rikugame.core.histograms import IntArray
 from rikugame.core.policy import LimitPolicy, TunerSpec
 from rikugame.core.samples import UsageSamples
 from rikugame.core.tuning import VerticalTuning
-from rikugame.sim.traces import Trace
+from rikugame.usage_trace import Trace
 
 ProgressCallback = Callable[[int, int], None]
 

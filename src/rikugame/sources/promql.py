@@ -60,18 +60,6 @@ def duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def parse_duration(text: str) -> int:
-    """``14d``, ``36h``, ``90m``, ``30s``, ``1h30m`` → seconds (ValueError when unreadable)."""
-    parts = re.fullmatch(r"\s*((?:\d+(?:\.\d+)?[wdhms]\s*)+)\s*", text)
-    if not parts:
-        raise ValueError(f"not a duration: {text!r} (examples: 14d, 36h, 90m, 30s)")
-    sizes = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-    total = sum(float(n) * sizes[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([wdhms])", parts.group(1)))
-    if total <= 0:
-        raise ValueError(f"duration must be positive: {text!r}")
-    return round(total)
-
-
 # ----------------------------------------------------------------------------------------------- workloads
 
 

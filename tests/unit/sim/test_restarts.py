@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from rikugame.backtest_command import export_requests_file
+from rikugame.commands.backtest import export_requests_file
 from rikugame.core import recommenders
-from rikugame.sim import profiles, replaying, traces
+from rikugame.sim import profiles, replaying
+from rikugame.sources import traces
 
 DATA = Path(os.environ.get("RIKUGAME_DATA", Path(__file__).resolve().parents[4] / "shared" / "data"))
 BITBRAINS = DATA / "bitbrains_rnd"

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from rikugame.core.decisions import Reason
+from rikugame.core.quantities import duration_seconds
 from rikugame.errors import PrometheusError
 from rikugame.report import formats
 from rikugame.report.recommend_report import Report, ReportRow
@@ -105,11 +106,11 @@ def test_not_prometheus_json() -> None:
 
 
 def test_durations_and_regex_escaping() -> None:
-    assert promql.parse_duration("14d") == 14 * 86400
-    assert promql.parse_duration("1h30m") == 5400
+    assert duration_seconds("14d") == 14 * 86400
+    assert duration_seconds("1h30m") == 5400
     assert promql.duration(14 * 86400) == "14d" and promql.duration(90) == "90s" and promql.duration(5400) == "90m"
     with pytest.raises(ValueError):
-        promql.parse_duration("fortnight")
+        duration_seconds("fortnight")
     assert promql.alternation(["b.x", "a"]) == "a|b\\\\.x"
     assert promql.escape('a"b') == 'a\\"b'
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rikugame.commands.recommend_pipeline import report_spec
 from rikugame.core import recommenders
 from rikugame.core.samples import UsageSamples, WindowSummary
 from rikugame.core.tuning import VerticalTuning
-from rikugame.report.recommend_report import report_spec
 
 MIB = 2**20
 DAY = 86400

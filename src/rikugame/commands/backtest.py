@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -13,13 +12,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 from pydantic import ValidationError
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from rikugame.commands import options
 from rikugame.core import recommenders
 from rikugame.errors import ConfigError, InputError
 from rikugame.files.outputs import check_output
@@ -29,18 +28,6 @@ from rikugame.sim import profiles, replaying, scoring
 from rikugame.sources import traces
 
 DEMO_TRACE = "bitbrains-sample.parquet"
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str, flag: str) -> int:
-    """``90s``, ``30m``, ``1h``, ``14d`` -> seconds; InputError naming the flag otherwise."""
-    match = _DURATION.match(text.strip())
-    if not match or int(match.group(1)) <= 0:
-        raise InputError(f"{flag}: expected a positive duration like 30m, 1h or 14d, got {text!r}")
-    return int(match.group(1)) * _UNITS[match.group(2)]
-
-
 @dataclass(frozen=True)
 class Outcome:
     """One recommender's replay and scores."""
@@ -48,22 +35,6 @@ class Outcome:
     replay: replaying.Replay
     scores: scoring.Scores
     seconds: float
-
-
-def load_policy(path: Path | None) -> dict[str, Any] | None:
-    """Read a YAML Tuner spec (or a whole Tuner object; its ``spec`` is used)."""
-    if path is None:
-        return None
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"--policy {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"--policy {path}: expected a mapping")
-    spec = data.get("spec", data)
-    if not isinstance(spec, dict):
-        raise InputError(f"--policy {path}: spec must be a mapping")
-    return spec
 
 
 def run_recommenders(trace: traces.Trace, names: list[str], *, recompute_seconds: int, warmup_seconds: int,
@@ -181,12 +152,12 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
     if fmt not in ("table", "json"):
         raise InputError(f"--format: expected table or json, got {fmt!r}")
     names = resolve_recommenders(recommenders)
-    recompute_seconds = parse_duration(recompute, "--recompute")
-    warmup_seconds = parse_duration(warmup, "--warmup") if warmup not in ("0", "0s") else 0
-    restart_every_seconds = parse_duration(restart_every, "--restart-every") if restart_every else None
+    recompute_seconds = options.duration("--recompute", recompute)
+    warmup_seconds = options.duration("--warmup", warmup) if warmup not in ("0", "0s") else 0
+    restart_every_seconds = options.duration("--restart-every", restart_every) if restart_every else None
     if max_entities is not None and max_entities < 1:
         raise InputError(f"--max-entities: expected a positive number of entities, got {max_entities}")
-    spec = load_policy(policy)
+    spec = options.load_tuner_spec(policy)
     if export_requests is not None:
         for name in names:
             check_output(_export_path(export_requests, name, len(names) > 1), "--export-requests")

@@ -14,22 +14,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rikugame.core.policy import TunerSpec
-from rikugame.errors import ConfigError, InputError, RikugameError
-from rikugame.report import formats
-from rikugame.report.recommend_report import (
+from rikugame.commands import options as opts
+from rikugame.commands.recommend_pipeline import (
     DEFAULT_CPU_PRICE,
     DEFAULT_MEMORY_PRICE,
     Report,
     ReportOptions,
     build_report,
 )
+from rikugame.core.policy import TunerSpec
+from rikugame.errors import ConfigError, InputError, RikugameError
+from rikugame.report import formats
 from rikugame.sources.prometheus import PrometheusSettings
-from rikugame.sources.promql import Scope, parse_duration
+from rikugame.sources.promql import Scope
 
 KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Rollout")
 
@@ -82,28 +82,6 @@ def parse_headers(values: list[str] | None) -> dict[str, str]:
         name, value = item.split(":", 1)
         headers[name.strip()] = value.strip()
     return headers
-
-
-def _duration(flag: str, text: str) -> int:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise InputError(f"{flag}: {exc}") from exc
-
-
-def _load_policy(path: Path | None) -> TunerSpec | None:
-    if path is None:
-        return None
-    try:
-        data = yaml.safe_load(path.read_text())
-        if isinstance(data, dict) and "spec" in data:
-            data = data["spec"]
-        return TunerSpec.model_validate(data)
-    except OSError as exc:
-        raise ConfigError(f"--policy: cannot read {path}: {exc.strerror}") from exc
-    except (yaml.YAMLError, ValueError) as exc:
-        first = str(exc).splitlines()[0]
-        raise ConfigError(f"--policy: {path} is not a valid Tuner spec: {first}") from exc
 
 
 def recommend(
@@ -164,8 +142,6 @@ def recommend(
 ) -> None:
     """Right-sizing report from Prometheus history: current vs recommended requests/limits, severity,
     estimated monthly saving and data sufficiency, per workload container."""
-    from rikugame.cli import fail
-
     try:
         if fmt not in formats.FORMATS:
             raise InputError(f"--format: choose one of {', '.join(formats.FORMATS)}, not {fmt!r}")
@@ -195,13 +171,13 @@ def recommend(
         for k in kind or []:
             if k not in KINDS:
                 raise InputError(f"--kind: choose from {', '.join(KINDS)}, not {k!r}")
-        spec = _load_policy(policy)
+        spec = _spec(policy)
         options = ReportOptions(
-            end=parse_time(end), history_seconds=_duration("--history", history),
-            step_seconds=_duration("--step", step),
-            rate_window_seconds=_duration("--rate-window", rate_window),
+            end=parse_time(end), history_seconds=opts.duration("--history", history),
+            step_seconds=opts.duration("--step", step),
+            rate_window_seconds=opts.duration("--rate-window", rate_window),
             recommender=recommender or (spec.recommender if spec is not None else "krr-simple"), spec=spec,
-            min_history_seconds=_duration("--min-history", min_history) if min_history else None,
+            min_history_seconds=opts.duration("--min-history", min_history) if min_history else None,
             cpu_price=cpu_price, memory_price=memory_price, max_pods_per_query=max_pods_per_query,
             kinds=frozenset(kind) if kind else None)
         scope = Scope(namespaces=tuple(namespace or ()), pod_selector=parse_selector(selector),
@@ -219,7 +195,7 @@ def recommend(
             files = formats.emit_patches(report, emit_patches)
             Console(stderr=True).print(f"wrote {len(files)} files to {emit_patches}", highlight=False)
     except RikugameError as exc:
-        raise fail(str(exc)) from exc
+        raise opts.fail(str(exc)) from exc
 
 
 def _run_with_progress(settings: PrometheusSettings, scope: Scope, options: ReportOptions) -> Report:
@@ -236,3 +212,14 @@ def _run_with_progress(settings: PrometheusSettings, scope: Scope, options: Repo
             bar.update(tasks[stage], completed=done, total=max(total, 1))
 
         return asyncio.run(build_report(settings, scope, options, progress))
+
+
+def _spec(path: Path | None) -> TunerSpec | None:
+    data = opts.load_tuner_spec(path)
+    if data is None:
+        return None
+    try:
+        return TunerSpec.model_validate(data)
+    except ValueError as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"--policy: {path} is not a valid Tuner spec: {first}") from exc

@@ -1,0 +1,1 @@
+"""One module per command: parse options, wire a front end to the core, print. Only ``cli`` imports these."""
