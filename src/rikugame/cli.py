@@ -74,6 +74,9 @@ def backtest(
         "--load-scale", help="Traffic multiplier for --traffic (repeatable).")] = None,
     export_hpa: Annotated[Path | None, typer.Option(
         "--export-hpa", help="With --traffic: write the HPA settings each policy applied (Parquet).")] = None,
+    restart_every: Annotated[str | None, typer.Option(
+        "--restart-every", help="With --traffic: checkpoint and rebuild every tuning at each multiple of this "
+                                "much simulated time, e.g. 5h.")] = None,
 ) -> None:
     """Replay a usage trace through the decision core and score slack, OOM risk and churn."""
     from rikugame import backtest_command
@@ -83,7 +86,8 @@ def backtest(
             from rikugame.sim import traffic_command
 
             traffic_command.run(traffic=traffic, load_scales=load_scale or [], fmt=fmt, report=report,
-                                export_hpa=export_hpa, recommenders=recommender or [])
+                                export_hpa=export_hpa, recommenders=recommender or [],
+                                restart_every=restart_every)
             return
         if data is None:
             raise fail("--data (or --traffic) is required")
