@@ -38,20 +38,30 @@ LEVELS: tuple[tuple[float, ...], ...] = (
     (0.2, 0.0, 0.4, 0.4),
 )
 """Candidate level weights over ``WINDOWS_MINUTES`` (the first: a plain 20-minute mean)."""
-ERROR_LAYOUT = BucketLayout(first_bucket=0.005, ratio=1.01, max_value=40.0)
-"""Buckets of e ≥ 0: 0.005 wide at 0, 1 % wider each; e ≥ 40 lands in the last one (442 buckets)."""
+ERROR_LAYOUT = BucketLayout(first_bucket=0.005, ratio=1.01, max_value=20.0)
+"""Buckets of e ≥ 0: 0.005 wide at 0, 1 % wider each; e ≥ 20 lands in the last one (375 buckets)."""
 ERROR_HALF_LIFE_SECONDS = 14 * 86400 * math.log(2)
 """Mean sample age 14 days, as in the former 4-week window (see the module docstring)."""
 
 
+def window_sums(usage: FloatArray) -> tuple[float, ...]:
+    """Σ usage over each of ``WINDOWS_MINUTES``, from the last ``LONGEST_WINDOW_MINUTES`` usages (oldest first)."""
+    n = len(usage)
+    return tuple(float(usage[n - k:].sum()) for k in WINDOWS_MINUTES)
+
+
+def combine(sums: tuple[float, ...], weights: tuple[float, ...]) -> float:
+    """L = Σ weight × window mean."""
+    out = 0.0
+    for w, k, total in zip(weights, WINDOWS_MINUTES, sums, strict=True):
+        if w:
+            out += w / k * total
+    return out
+
+
 def level(usage: FloatArray, weights: tuple[float, ...]) -> float:
     """L from the last ``LONGEST_WINDOW_MINUTES`` total usages (oldest first, exactly that many)."""
-    n = len(usage)
-    out = 0.0
-    for w, k in zip(weights, WINDOWS_MINUTES, strict=True):
-        if w:
-            out += w / k * float(usage[n - k:].sum())
-    return out
+    return combine(window_sums(usage), weights)
 
 
 @dataclass
@@ -73,8 +83,9 @@ class ForecastErrors:
         last = ERROR_LAYOUT.num_buckets - 1
         log_ratio = math.log(ERROR_LAYOUT.ratio)
         scale = (ERROR_LAYOUT.ratio - 1) / ERROR_LAYOUT.first_bucket
+        sums = window_sums(recent_usage)
         for c, weights in enumerate(LEVELS):
-            lv = level(recent_usage, weights)
+            lv = combine(sums, weights)
             if not lv > 0:
                 continue
             root = math.sqrt(lv)
@@ -130,13 +141,15 @@ class ForecastErrors:
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def to_checkpoint(self) -> dict[str, Any]:
-        """Reference time, the occupied bucket range of all candidates, and the sums (base64 float64)."""
-        used = np.flatnonzero(self.weights.any(axis=0))
-        lo, hi = (int(used[0]), int(used[-1]) + 1) if len(used) else (0, 0)
+        """Reference time, the bucket weights (base64 float64: the non-zero ones with their flat indices as
+        uint16, or all of them, ``bucketIndex`` null, when that is shorter) and the per-candidate sums."""
+        flat = self.weights.reshape(-1)
+        nonzero = np.flatnonzero(flat)
+        sparse = len(nonzero) * 10 < len(flat) * 8
         return {
             "referenceTime": self.reference_time,
-            "bucketRange": [lo, hi],
-            "weights": encode_array(self.weights[:, lo:hi]),
+            "bucketIndex": encode_array(nonzero.astype(np.uint16)) if sparse else None,
+            "bucketWeights": encode_array(flat[nonzero] if sparse else flat),
             "below": encode_array(self.below),
             "levelSums": encode_array(self.level_sums),
             "rootSums": encode_array(self.root_sums),
@@ -147,12 +160,17 @@ class ForecastErrors:
     def from_checkpoint(cls, f: Fields) -> ForecastErrors:
         """Rebuild from :meth:`to_checkpoint` output (``f`` wraps it); ValueError says what is malformed."""
         n = len(LEVELS)
-        lo, hi = f.integers("bucketRange", length=2)
-        if not 0 <= lo <= hi <= ERROR_LAYOUT.num_buckets:
-            raise ValueError(f"{f.path}.bucketRange: {[lo, hi]} is outside 0..{ERROR_LAYOUT.num_buckets}")
-        weights = np.zeros((n, ERROR_LAYOUT.num_buckets))
-        weights[:, lo:hi] = f.array("weights", np.float64, length=n * (hi - lo)).reshape(n, hi - lo)
-        return cls(reference_time=f.optional_integer("referenceTime"), weights=weights,
+        size = n * ERROR_LAYOUT.num_buckets
+        if f.data.get("bucketIndex", 0) is None:
+            weights = f.array("bucketWeights", np.float64, length=size)
+        else:
+            index = f.array("bucketIndex", np.uint16).astype(np.int64)
+            if len(index) and (int(index.max()) >= size or np.any(np.diff(index) <= 0)):
+                raise ValueError(f"{f.path}.bucketIndex: expected increasing indices below {size}")
+            weights = np.zeros(size)
+            weights[index] = f.array("bucketWeights", np.float64, length=len(index))
+        return cls(reference_time=f.optional_integer("referenceTime"),
+                   weights=weights.reshape(n, ERROR_LAYOUT.num_buckets),
                    below=f.array("below", np.float64, length=n),
                    level_sums=f.array("levelSums", np.float64, length=n),
                    root_sums=f.array("rootSums", np.float64, length=n),
@@ -160,4 +178,4 @@ class ForecastErrors:
 
 
 __all__ = ["ERROR_HALF_LIFE_SECONDS", "ERROR_LAYOUT", "LEVELS", "LONGEST_WINDOW_MINUTES", "WINDOWS_MINUTES",
-           "ForecastErrors", "level"]
+           "ForecastErrors", "combine", "level", "window_sums"]

@@ -37,8 +37,8 @@ SLOTS = 7 * 24
 EPOCH_WEEKDAY_OFFSET_SECONDS = 4 * 24 * HOUR
 """1970-01-01 was a Thursday: shift so that slot 0 is Sunday 00:00 UTC."""
 RECENT_MINUTES = LONGEST_WINDOW_MINUTES
-MAX_PENDING_MINUTES = 240
-"""Minutes buffered for the VPA histogram at most (it is fed at every refresh, hourly by default)."""
+MAX_PENDING_MINUTES = 60
+"""Minutes buffered for the VPA histogram at most (fed at every refresh: hourly, i.e. 60 minutes)."""
 
 
 def hour_of_week(now: int) -> int:
@@ -79,13 +79,13 @@ class ReplicaSlots:
         return min(self.values) > 0
 
     def to_checkpoint(self) -> dict[str, Any]:
-        """Slot values and last update times (base64 int64)."""
-        return {"values": encode_array(np.array(self.values, dtype=np.int64)),
+        """Slot values (a list of small integers) and last update times (base64 int64)."""
+        return {"values": list(self.values),
                 "updated": encode_array(np.array(self.updated, dtype=np.int64))}
 
     def restore(self, f: Fields) -> None:
         """Load :meth:`to_checkpoint` output."""
-        self.values = [int(v) for v in f.array("values", np.int64, length=SLOTS)]
+        self.values = f.integers("values", length=SLOTS)
         self.updated = [int(v) for v in f.array("updated", np.int64, length=SLOTS)]
 
 
