@@ -42,6 +42,10 @@ ERROR_LAYOUT = BucketLayout(first_bucket=0.005, ratio=1.01, max_value=20.0)
 """Buckets of e ≥ 0: 0.005 wide at 0, 1 % wider each; e ≥ 20 lands in the last one (375 buckets)."""
 ERROR_HALF_LIFE_SECONDS = 14 * 86400 * math.log(2)
 """Mean sample age 14 days, as in the former 4-week window (see the module docstring)."""
+_STARTS: list[float] = ERROR_LAYOUT.starts.tolist()
+_LAST_BUCKET = ERROR_LAYOUT.num_buckets - 1
+_LOG_RATIO = math.log(ERROR_LAYOUT.ratio)
+_INVERSE_FIRST = (ERROR_LAYOUT.ratio - 1) / ERROR_LAYOUT.first_bucket
 
 
 def window_sums(usage: FloatArray) -> tuple[float, ...]:
@@ -79,10 +83,7 @@ class ForecastErrors:
     def add(self, now: int, recent_usage: FloatArray, next_usage: float) -> None:
         """One pair: ``recent_usage`` = the 60 minutes up to t (oldest first), ``next_usage`` = load(t+1)."""
         factor = self._factor(now)
-        starts = ERROR_LAYOUT.starts
-        last = ERROR_LAYOUT.num_buckets - 1
-        log_ratio = math.log(ERROR_LAYOUT.ratio)
-        scale = (ERROR_LAYOUT.ratio - 1) / ERROR_LAYOUT.first_bucket
+        starts, last = _STARTS, _LAST_BUCKET
         sums = window_sums(recent_usage)
         for c, weights in enumerate(LEVELS):
             lv = combine(sums, weights)
@@ -96,7 +97,7 @@ class ForecastErrors:
             if e < 0:
                 self.below[c] += factor
                 continue
-            b = min(int(math.log(e * scale + 1) / log_ratio), last)
+            b = min(int(math.log(e * _INVERSE_FIRST + 1) / _LOG_RATIO), last)
             if b > 0 and e < starts[b]:  # float rounding at a boundary (as BucketLayout.find_buckets)
                 b -= 1
             elif b < last and e >= starts[b + 1]:
