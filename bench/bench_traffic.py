@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from rikugame.sim import traffic_command
+from rikugame.commands import traffic as traffic_command
 from rikugame.sim.service import ServiceModel, simulate
 from rikugame.sim.traffic import CoreDriver
 

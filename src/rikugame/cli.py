@@ -75,10 +75,11 @@ def backtest(
 
     try:
         if traffic is not None:
-            from rikugame.sim import traffic_command
+            from rikugame.commands import traffic as traffic_command
 
             traffic_command.run(traffic=traffic, load_scales=load_scale or [], fmt=fmt, report=report,
-                                export_hpa=export_hpa, recommenders=recommender or [])
+                                export_hpa=export_hpa, recommenders=recommender or [],
+                                restart_every=restart_every)
             return
         if data is None:
             raise fail("--data (or --traffic) is required")

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from rikugame.commands import options
@@ -52,10 +52,13 @@ def run_recommenders(trace: traces.Trace, names: list[str], *, recompute_seconds
                 raise ConfigError(f"--policy: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
             task = progress.add_task(f"{name:<12}", total=None)
             started = time.perf_counter()
+
+            def advance_bar(done: int, total: int, task: TaskID = task) -> None:
+                progress.update(task, completed=done, total=total)
+
             result = replaying.replay(
                 trace, spec, recompute_seconds=recompute_seconds, oom_feedback=oom_feedback,
-                restart_every_seconds=restart_every_seconds,
-                progress=lambda done, total, task=task: progress.update(task, completed=done, total=total))
+                restart_every_seconds=restart_every_seconds, progress=advance_bar)
             scores = scoring.score(trace, result, warmup_seconds=warmup_seconds)
             outcomes[name] = Outcome(result, scores, time.perf_counter() - started)
             progress.update(task, visible=False)
@@ -126,7 +129,7 @@ def export_requests_file(trace: traces.Trace, result: replaying.Replay, path: Pa
         tmp.replace(path)
     except OSError as exc:
         raise InputError(f"--export-requests {path}: {one_line(exc)}") from exc
-    return table.num_rows
+    return int(table.num_rows)
 
 
 def _export_path(base: Path, name: str, many: bool) -> Path:

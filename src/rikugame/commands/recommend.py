@@ -15,19 +15,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from rikugame.commands import options as opts
-from rikugame.commands.recommend_pipeline import (
-    DEFAULT_CPU_PRICE,
-    DEFAULT_MEMORY_PRICE,
-    Report,
-    ReportOptions,
-    build_report,
-)
+from rikugame.commands.recommend_pipeline import ReportOptions, build_report
 from rikugame.core.policy import TunerSpec
 from rikugame.errors import ConfigError, InputError, RikugameError
 from rikugame.report import formats
+from rikugame.report.recommend_report import DEFAULT_CPU_PRICE, DEFAULT_MEMORY_PRICE, Report
 from rikugame.sources.prometheus import PrometheusSettings
 from rikugame.sources.promql import Scope
 
@@ -204,11 +199,11 @@ def _run_with_progress(settings: PrometheusSettings, scope: Scope, options: Repo
         return asyncio.run(build_report(settings, scope, options))
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = int(bar.add_task(stage, total=max(total, 1)))
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
             bar.update(tasks[stage], completed=done, total=max(total, 1))
 
         return asyncio.run(build_report(settings, scope, options, progress))

@@ -9,6 +9,7 @@ store the indices of the non-zero entries next to their values, as VPA's checkpo
 from __future__ import annotations
 
 import base64
+import binascii
 from typing import Any
 
 import numpy as np
@@ -23,18 +24,24 @@ class CheckpointError(ValueError):
 
 
 def encode_array(values: npt.ArrayLike) -> str:
-    """Base64 of the little-endian raw bytes of ``values`` (dtype kept by the reader's ``dtype``)."""
-    arr = np.ascontiguousarray(values)
-    return base64.b64encode(arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()).decode("ascii")
+    """``values`` (flattened, C order) as base64 of its little-endian bytes; the dtype is the reader's to know."""
+    arr = np.asarray(values)
+    little = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).reshape(-1)
+    return base64.b64encode(little.tobytes()).decode("ascii")
 
 
 def decode_array(text: str, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
-    """The array :func:`encode_array` wrote (``dtype`` as written, e.g. ``np.float64``)."""
+    """The 1-D array :func:`encode_array` wrote (native byte order); CheckpointError on malformed text."""
+    if not isinstance(text, str):
+        raise CheckpointError(f"expected a base64 string, got {type(text).__name__}")
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
-        out: npt.NDArray[Any] = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"bad array encoding: {exc}") from exc
+    except (binascii.Error, UnicodeEncodeError) as exc:
+        raise CheckpointError(f"not valid base64: {exc}") from exc
+    want = np.dtype(dtype)
+    if len(raw) % want.itemsize:
+        raise CheckpointError(f"{len(raw)} bytes is not a whole number of {want.name} values")
+    out: npt.NDArray[Any] = np.frombuffer(raw, dtype=want.newbyteorder("<")).astype(want)
     return out
 
 

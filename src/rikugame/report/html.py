@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as html_escape
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -16,9 +17,12 @@ if TYPE_CHECKING:  # report renders plain data; the simulator's types are for th
 
 
 class _Outcome(Protocol):
-    replay: replaying.Replay
-    scores: scoring.Scores
-    seconds: float
+    @property
+    def replay(self) -> replaying.Replay: ...
+    @property
+    def scores(self) -> scoring.Scores: ...
+    @property
+    def seconds(self) -> float: ...
 
 
 _STYLE = """
@@ -42,7 +46,7 @@ def _fmt(value: Any, kind: str) -> str:
     return f"{value:.2f}"
 
 
-def scores_html(outcomes: dict[str, _Outcome]) -> str:
+def scores_html(outcomes: Mapping[str, _Outcome]) -> str:
     """The scores as an HTML table."""
     columns = [("CPU alloc", "cpu_alloc_ratio", "x"), ("CPU deficit", "cpu_deficit_ratio", "pct"),
                ("CPU samples over request", "cpu_over_request_ratio", "pct"),
@@ -66,7 +70,7 @@ def pick_entities(trace: Trace, count: int) -> list[int]:
     return [int(i) for i in np.argsort(-totals)[:count]]
 
 
-def write_backtest_report(path: Path, trace: Trace, outcomes: dict[str, _Outcome], *, title: str,
+def write_backtest_report(path: Path, trace: Trace, outcomes: Mapping[str, _Outcome], *, title: str,
                           settings: dict[str, str], plotted_entities: int = 3) -> None:
     """Write the HTML report to ``path`` (atomically)."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html_escape.escape(title)}</title>"

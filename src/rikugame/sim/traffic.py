@@ -1,8 +1,8 @@
 """The ``--traffic`` scenario: horizontal policies on a request-rate trace, and their scores.
 
-Each policy runs through the decision core exactly as the operator would (``HorizontalTuning`` around
-``decide_horizontal``); this module only adapts it to the simulated cluster of ``service`` and scores the
-per-minute results (days after the warm-up, covered minutes only):
+Each policy runs through the decision core exactly as the operator would (``HorizontalTuning``: observe each
+minute; advance, decide, apply at each decision step); this module only adapts it to the simulated cluster
+of ``service`` and scores the per-minute results (days after the warm-up, covered minutes only):
 
 * replica-hours: Σ replicas (all pods, ready or not) × 1 min / 60;
 * overload minutes: minute-mean CPU usage per ready pod > 1.0 × request; severe: > 1.5 × request;
@@ -12,6 +12,7 @@ per-minute results (days after the warm-up, covered minutes only):
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -22,26 +23,51 @@ from rikugame.sim.service import Run, ServiceModel, TrafficTrace
 
 
 class CoreDriver:
-    """A horizontal policy of the decision core, driven minute by minute by the simulated cluster."""
+    """A horizontal policy of the decision core, driven minute by minute by the simulated cluster.
 
-    def __init__(self, name: str, policy: HorizontalPolicy, model: ServiceModel) -> None:
+    With ``restart_every_seconds`` the tuning is checkpointed to JSON bytes and rebuilt from them at every
+    multiple of that much simulated time since the start (an operator restart); ``checkpoint_bytes`` lists
+    the size of each checkpoint."""
+
+    def __init__(self, name: str, policy: HorizontalPolicy, model: ServiceModel,
+                 restart_every_seconds: int | None = None) -> None:
+        if restart_every_seconds is not None and restart_every_seconds <= 0:
+            raise ValueError("restart_every_seconds must be positive")
         self.name = name
         self.policy = policy
         self.request_millicores = round(model.request_cores * 1000)
         self.tuning = HorizontalTuning.start(policy)
-        self._peak = 0
+        self.restart_every_seconds = restart_every_seconds
+        self.checkpoint_bytes: list[int] = []
+        self._next_restart: int | None = None
 
     def initial(self, now: int) -> HPASettings:
+        if self.restart_every_seconds is not None:
+            self._next_restart = now + self.restart_every_seconds
         return self.tuning.current
 
     def observe_minute(self, now: int, replicas: int, ready_pods: int, usage_per_pod_millicores: float,
                        demand_cores: float) -> None:
+        self._restart_if_due(now)
         self.tuning.observe(now, replicas, ready_pods, usage_per_pod_millicores / 1000.0)
 
     def decide(self, now: int, replicas: int) -> HPASettings | None:
+        self._restart_if_due(now)
+        self.tuning.advance(now)
         decision = self.tuning.decide(now, replicas=replicas, request_millicores=self.request_millicores)
         self.tuning.apply(decision)
         return decision.settings if decision.changed() else None
+
+    def _restart_if_due(self, now: int) -> None:
+        """Before anything happens at or after the next multiple: checkpoint to bytes, rebuild from them."""
+        if self._next_restart is None or now < self._next_restart:
+            return
+        assert self.restart_every_seconds is not None
+        data = json.dumps(self.tuning.to_checkpoint(), separators=(",", ":")).encode()
+        self.checkpoint_bytes.append(len(data))
+        self.tuning = HorizontalTuning.from_checkpoint(self.policy, json.loads(data))
+        while self._next_restart <= now:
+            self._next_restart += self.restart_every_seconds
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -134,13 +134,14 @@ async def discover(prom: PrometheusClient, scope: Scope, *, end: int, history_se
     settings = {name: build for name, build in ranged.items() if name not in presence}
     merged: dict[str, dict[tuple[tuple[str, str], ...], Series]] = defaultdict(dict)
 
-    async def run(jobs: list[tuple[str, str, int]]) -> None:
+    async def run(jobs: Sequence[tuple[str, str, int]]) -> None:
         answers = await asyncio.gather(*(prom.query(promql, at) for _, promql, at in jobs))
         for (name, _, _), series_list in zip(jobs, answers, strict=True):
             for series in series_list:
                 merged[name].setdefault(_series_key(series), series)  # the newest chunk comes first
 
-    first_jobs = [(name, build(duration(length)), at) for name, build in presence.items() for at, length in chunks]
+    first_jobs: list[tuple[str, str, int]] = [
+        (name, build(duration(length)), at) for name, build in presence.items() for at, length in chunks]
     first_jobs += [(name, build(duration(chunks[0][1])), chunks[0][0]) for name, build in settings.items()]
     first_jobs += [(name, promql, end) for name, promql in single.items()]
     await run(first_jobs)

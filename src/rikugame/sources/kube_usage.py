@@ -264,14 +264,14 @@ def merge_samples(fleet: Fleet, scope: Scope, cpu: Sequence[Series], mem: Sequen
     ts = np.concatenate(parts_ts)
     val = np.concatenate(parts_val)
     kind_arr = np.concatenate(parts_kind)
-    key = pod * (2**40) + ts
-    uniq, inverse = np.unique(key, return_inverse=True)
+    sample_key = pod * (2**40) + ts
+    uniq, inverse = np.unique(sample_key, return_inverse=True)
     cpu_v = np.full(len(uniq), np.nan)
     mem_v = np.full(len(uniq), np.nan)
     cpu_v[inverse[kind_arr == 0]] = val[kind_arr == 0]
     mem_v[inverse[kind_arr == 1]] = val[kind_arr == 1]
     first_of = np.zeros(len(uniq), np.int64)
-    first_of[inverse] = np.arange(len(key))
+    first_of[inverse] = np.arange(len(sample_key))
     u_row = row[first_of]
     u_ts = ts[first_of]
     order = np.lexsort((u_ts, u_row))

@@ -29,7 +29,7 @@ def test_target_scales_inversely_with_the_request() -> None:
 
 def _rounds(cotune: bool, rounds: int = 12) -> list[tuple[int, int, int]]:
     """Alternate a VPA-like vertical decision (request = per-pod usage × 1.15) and the HPA/horizontal side."""
-    history = HorizontalHistory(retention_minutes=10)
+    history = HorizontalHistory()
     history.observe(0, 10, 10.0, 2.0)
     policy = HorizontalPolicy(recommender="static", gathering_seconds=0, min_target_utilization_percent=1,
                               max_target_utilization_percent=100, min_replicas=1, min_replicas_floor=1,
@@ -68,7 +68,7 @@ def test_without_cotuning_the_loop_runs_away() -> None:
 
 
 def test_cotuning_is_reported() -> None:
-    history = HorizontalHistory(retention_minutes=10)
+    history = HorizontalHistory()
     history.observe(0, 10, 10.0, 2.0)
     policy = HorizontalPolicy(recommender="static", gathering_seconds=0, max_target_utilization_percent=100)
     d = decide_horizontal(history, HPASettings(70, 3, 100), policy, 60, replicas=10, request_millicores=800,

@@ -6,28 +6,31 @@ import numpy as np
 
 from rikugame.core.horizontal import HorizontalHistory, HorizontalPolicy, HPASettings, decide_horizontal
 from rikugame.core.horizontal import rikugame as rk
+from rikugame.core.horizontal.forecast import level as _level
 
 T0 = 1_700_352_000
 
 
-def _history(level_cores: float, days: int = 8, seed: int = 7) -> HorizontalHistory:
+def _totals(level_cores: float, days: int = 8, seed: int = 7) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    h = HorizontalHistory(retention_minutes=days * 1440)
+    return rng.poisson(level_cores * 10, days * 1440) / 10  # Poisson-like noise around the level
+
+
+def _history(level_cores: float, days: int = 8, seed: int = 7) -> HorizontalHistory:
+    h = HorizontalHistory()
     ready = 10
-    for minute in range(days * 1440):
-        total = rng.poisson(level_cores * 10) / 10  # Poisson-like noise around the level
-        h.observe(T0 + 60 * minute, ready, float(ready), total / ready)
+    for minute, total in enumerate(_totals(level_cores, days, seed)):
+        h.observe(T0 + 60 * minute, ready, float(ready), float(total) / ready)
     return h
 
 
 def test_fitted_margin_meets_the_budget_in_sample() -> None:
     h = _history(8.0)
-    weights, z = rk.fit(h, 0.02, 1.0)
-    _, usage, _, _ = h.recent(h.retention_minutes)
-    lv = rk.levels(usage, weights)[:-1]
-    nxt = usage[max(rk.WINDOWS_MINUTES):]
-    exceed = float(np.mean(nxt > lv + z * np.sqrt(lv)))
-    assert 0.015 <= exceed <= 0.025
+    weights, z = rk.fit(h, 0.02)
+    usage = _totals(8.0)
+    lv = np.array([_level(usage[i - 60:i], weights) for i in range(60, len(usage))])
+    exceed = float(np.mean(usage[60:] > lv + z * np.sqrt(lv)))
+    assert 0.015 <= exceed <= 0.025  # the decaying histogram's quantile, checked against the raw minutes
     assert weights in rk.LEVELS
 
 
@@ -49,13 +52,15 @@ def test_a_larger_budget_gives_a_lower_floor_and_more_load_a_higher_one() -> Non
     assert floor(16.0, 0.02) > floor(8.0, 0.02) >= 9  # above the mean load of 8 cores
 
 
-def test_last_total_usage_wraps_around_the_ring() -> None:
-    h = HorizontalHistory(retention_minutes=5)
+def test_last_total_usage_keeps_the_last_hour_oldest_first() -> None:
+    h = HorizontalHistory()
     for minute in range(7):
         h.observe(T0 + 60 * minute, 1, 1.0, float(minute))
     assert h.last_total_usage(3).tolist() == [4.0, 5.0, 6.0]
-    assert h.last_total_usage(10).tolist() == [2.0, 3.0, 4.0, 5.0, 6.0]
-    assert h.last_total_usage(10).tolist() == h.recent(10)[1].tolist()
+    assert h.last_total_usage(10).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    for minute in range(7, 100):
+        h.observe(T0 + 60 * minute, 1, 1.0, float(minute))
+    assert h.last_total_usage(60).tolist() == [float(m) for m in range(40, 100)]
 
 
 def test_the_floor_rises_at_once_and_falls_only_past_the_hysteresis() -> None:

@@ -54,7 +54,7 @@ def test_replica_slots_take_the_max_and_decay_once_a_week() -> None:
 
 
 def _history(days: int, replicas: int = 10, usage: float = 0.9) -> HorizontalHistory:
-    h = HorizontalHistory(retention_minutes=days * 1440 + 10)
+    h = HorizontalHistory()
     for minute in range(days * 1440):
         h.observe(SUNDAY + minute * 60, replicas, float(replicas), usage)
     return h

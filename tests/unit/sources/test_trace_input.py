@@ -23,7 +23,8 @@ import pytest
 from typer.testing import CliRunner
 
 from rikugame.cli import app
-from rikugame.sim import replaying, traffic_command
+from rikugame.commands import traffic as traffic_command
+from rikugame.sim import replaying
 
 T0 = 1_372_636_800  # 2013-07-01 00:00 UTC
 STEP = 300

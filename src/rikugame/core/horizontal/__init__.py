@@ -1,8 +1,9 @@
 """The horizontal side of the decision core (pure): HPA maths, history, recommenders, decide_horizontal.
 
 ``decide_horizontal(history, current HPA settings, policy, now)`` returns the HPA settings to set and the
-reasons; recommenders (``static``, ``tortoise``, ``rikugame``) register by name; ``cotune_target`` keeps
-the replica count when the vertical side changes a request. No I/O, no clock.
+reasons; ``HorizontalTuning`` wraps it (observe / advance / decide / apply, versioned checkpoints);
+recommenders (``static``, ``tortoise``, ``rikugame``) register by name; ``cotune_target`` keeps the replica
+count when the vertical side changes a request. No I/O, no clock.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rikugame.core.horizontal.history import HorizontalHistory, ReplicaSlots, ho
 from rikugame.core.horizontal.hpa import Behavior, HPASettings
 from rikugame.core.horizontal.policy import HorizontalPolicy
 from rikugame.core.horizontal.recommending import (
+    Fitted,
     HorizontalContext,
     HorizontalProposal,
     HorizontalReason,
@@ -30,7 +32,7 @@ from rikugame.core.horizontal.recommending import (
 from rikugame.core.horizontal import rikugame, tortoise  # noqa: F401  isort: skip
 
 __all__ = [
-    "Behavior", "CoTuned", "HPASettings", "HorizontalContext", "HorizontalDecision", "HorizontalHistory",
+    "Behavior", "CoTuned", "Fitted", "HPASettings", "HorizontalContext", "HorizontalDecision", "HorizontalHistory",
     "HorizontalPolicy", "HorizontalProposal", "HorizontalReason", "HorizontalStatus", "HorizontalTuning",
     "ReplicaSlots", "cotune_request", "cotune_target", "decide_horizontal", "get", "hour_of_week", "names",
     "register",

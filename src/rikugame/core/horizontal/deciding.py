@@ -9,18 +9,40 @@ The operator and the simulator call this unchanged. Guardrails, in order:
    at every evaluation, changed or not), clipped to the policy's range, raised by at most
    ``max_target_increase_percent`` (lowering is not limited);
 4. minReplicas / maxReplicas clipped to the policy's ranges, max ≥ min.
+
+``HorizontalTuning`` holds one workload's state around it: ``observe`` (a minute of samples), ``advance``
+(the recommender's cadenced step, e.g. rikugame's daily refit), ``decide`` (pure: any number of calls
+changes nothing), ``apply`` (what was acted on), and ``to_checkpoint`` / ``from_checkpoint`` (versioned,
+JSON-able, exact).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from rikugame.core.horizontal import recommending
 from rikugame.core.horizontal.cotuning import cotune_target
+from rikugame.core.horizontal.fields import Fields
 from rikugame.core.horizontal.history import HorizontalHistory
-from rikugame.core.horizontal.hpa import TORTOISE_BEHAVIOR, Behavior, HPASettings
+from rikugame.core.horizontal.hpa import (
+    TORTOISE_BEHAVIOR,
+    Behavior,
+    HPASettings,
+    PolicyType,
+    ScalingPolicy,
+    ScalingRules,
+    SelectPolicy,
+)
 from rikugame.core.horizontal.policy import HorizontalPolicy
-from rikugame.core.horizontal.recommending import HorizontalContext, HorizontalProposal, HorizontalReason
+from rikugame.core.horizontal.recommending import (
+    Fitted,
+    HorizontalContext,
+    HorizontalProposal,
+    HorizontalReason,
+)
+
+CHECKPOINT_VERSION = 1
 
 _INITIAL_BEHAVIOR = {"tortoise": TORTOISE_BEHAVIOR}
 """Behaviour of the HPA a recommender starts with (Tortoise creates its HPA with its own)."""
@@ -54,15 +76,18 @@ class HorizontalDecision:
 
 def decide_horizontal(history: HorizontalHistory, current: HPASettings, policy: HorizontalPolicy, now: int, *,
                       replicas: int, request_millicores: int,
-                      status: HorizontalStatus | None = None) -> HorizontalDecision:
-    """The HPA settings the policy wants at ``now`` (changes no state; apply ``decision.status``)."""
+                      status: HorizontalStatus | None = None,
+                      fitted: Fitted | None = None) -> HorizontalDecision:
+    """The HPA settings the policy wants at ``now`` (changes no state; apply ``decision.status``).
+
+    ``fitted`` is what the recommender's advance step last derived (``HorizontalTuning.advance``)."""
     status = status or HorizontalStatus()
     first = history.first_seconds
     if first < 0 or now - first < policy.gathering_seconds:
         return HorizontalDecision(now, current, current, None, HorizontalReason.GATHERING_DATA,
                                   replace(status, request_millicores=request_millicores),
                                   "gathering history")
-    ctx = HorizontalContext(history, current, policy, now, replicas, request_millicores)
+    ctx = HorizontalContext(history, current, policy, now, replicas, request_millicores, fitted)
     proposal = recommending.get(policy.recommender)(ctx)
     reasons = proposal.reasons
     target = current.target_utilization_percent
@@ -103,12 +128,16 @@ def decide_horizontal(history: HorizontalHistory, current: HPASettings, policy: 
 
 @dataclass
 class HorizontalTuning:
-    """One HPA being tuned: history, status and current settings around ``decide_horizontal``."""
+    """One HPA being tuned: history, status, current settings and the recommender's fits.
+
+    Drivers call, per step: ``observe`` (each minute), ``advance(now)``, ``decide(now, …)``, ``apply``."""
 
     policy: HorizontalPolicy
     current: HPASettings
     history: HorizontalHistory = field(default_factory=HorizontalHistory)
     status: HorizontalStatus = field(default_factory=HorizontalStatus)
+    fits: dict[str, Fitted] = field(default_factory=dict)
+    """Per recommender name, what its advance step last derived (with the time it did)."""
 
     @classmethod
     def start(cls, policy: HorizontalPolicy, history: HorizontalHistory | None = None) -> HorizontalTuning:
@@ -122,12 +151,97 @@ class HorizontalTuning:
         """One minute of samples."""
         self.history.observe(now, replicas, ready_pods, usage_per_pod_cores)
 
+    def advance(self, now: int) -> None:
+        """Run the recommender's cadenced step (rikugame: the daily refit) if its cadence has elapsed.
+
+        Nothing runs while the history is still gathering (no decision reads a fit then)."""
+        name = self.policy.recommender
+        step = recommending.advance_step(name)
+        first = self.history.first_seconds
+        if step is None or first < 0 or now - first < self.policy.gathering_seconds:
+            return
+        self.fits[name] = step(self.history, self.policy, now, self.fits.get(name))
+
     def decide(self, now: int, *, replicas: int, request_millicores: int) -> HorizontalDecision:
         """The decision at ``now`` (no state changes)."""
         return decide_horizontal(self.history, self.current, self.policy, now, replicas=replicas,
-                                 request_millicores=request_millicores, status=self.status)
+                                 request_millicores=request_millicores, status=self.status,
+                                 fitted=self.fits.get(self.policy.recommender))
 
     def apply(self, decision: HorizontalDecision) -> None:
         """Record that ``decision`` was acted on."""
         self.current = decision.settings
         self.status = decision.status
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    def to_checkpoint(self) -> dict[str, Any]:
+        """Everything needed to continue exactly where this tuning is (``"version": 1``, JSON-able)."""
+        return {
+            "version": CHECKPOINT_VERSION,
+            "recommender": self.policy.recommender,
+            "current": _settings_to_dict(self.current),
+            "status": {"lastTargetEvaluationSeconds": self.status.last_target_evaluation_seconds,
+                       "requestMillicores": self.status.request_millicores},
+            "fits": {name: {"seconds": f.seconds, "values": list(f.values)} for name, f in self.fits.items()},
+            "history": self.history.to_checkpoint(),
+        }
+
+    @classmethod
+    def from_checkpoint(cls, policy: HorizontalPolicy, data: Any) -> HorizontalTuning:
+        """The tuning :meth:`to_checkpoint` saved, under ``policy``; ValueError says what is malformed."""
+        f = Fields(data, "checkpoint")
+        version = f.integer("version")
+        if version != CHECKPOINT_VERSION:
+            raise ValueError(f"checkpoint.version: unknown version {version} (this build reads "
+                             f"{CHECKPOINT_VERSION})")
+        f.text("recommender")
+        st = f.sub("status")
+        status = HorizontalStatus(st.integer("lastTargetEvaluationSeconds"), st.integer("requestMillicores"))
+        fits_f = f.sub("fits")
+        fits = {}
+        for name in fits_f.data:
+            one = fits_f.sub(name)
+            fits[name] = Fitted(one.integer("seconds"), tuple(one.numbers("values")))
+        return cls(policy, _settings_from_dict(f.sub("current")),
+                   HorizontalHistory.from_checkpoint(f.sub("history")), status, fits)
+
+
+def _rules_to_dict(rules: ScalingRules) -> dict[str, Any]:
+    return {"policies": [[p.type.value, p.value, p.period_seconds] for p in rules.policies],
+            "stabilizationWindowSeconds": rules.stabilization_window_seconds,
+            "selectPolicy": rules.select_policy.value}
+
+
+def _settings_to_dict(s: HPASettings) -> dict[str, Any]:
+    return {"targetUtilizationPercent": s.target_utilization_percent, "minReplicas": s.min_replicas,
+            "maxReplicas": s.max_replicas, "scaleUp": _rules_to_dict(s.behavior.scale_up),
+            "scaleDown": _rules_to_dict(s.behavior.scale_down)}
+
+
+def _rules_from_dict(f: Fields) -> ScalingRules:
+    policies = []
+    for i, item in enumerate(f.items("policies")):
+        where = f"{f.path}.policies[{i}]"
+        if (not isinstance(item, list) or len(item) != 3 or not isinstance(item[0], str)
+                or any(isinstance(v, bool) or not isinstance(v, int) for v in item[1:])):
+            raise ValueError(f"{where}: expected [type, value, periodSeconds], got {item!r}")
+        try:
+            policies.append(ScalingPolicy(PolicyType(item[0]), item[1], item[2]))
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from exc
+    try:
+        select = SelectPolicy(f.text("selectPolicy"))
+    except ValueError as exc:
+        raise ValueError(f"{f.path}.selectPolicy: {exc}") from exc
+    return ScalingRules(tuple(policies), f.optional_integer("stabilizationWindowSeconds"), select)
+
+
+def _settings_from_dict(f: Fields) -> HPASettings:
+    try:
+        return HPASettings(f.integer("targetUtilizationPercent"), f.integer("minReplicas"),
+                           f.integer("maxReplicas"),
+                           Behavior(_rules_from_dict(f.sub("scaleUp")), _rules_from_dict(f.sub("scaleDown"))))
+    except ValueError as exc:
+        if str(exc).startswith(f.path):
+            raise
+        raise ValueError(f"{f.path}: {exc}") from exc

@@ -1,8 +1,10 @@
 """Horizontal recommenders: pure functions from history + current HPA settings to proposed HPA settings.
 
 A recommender is registered under a name with ``@register("name")`` and receives a ``HorizontalContext``;
-``decide_horizontal`` (``deciding``) applies the policy's guardrails to what it proposes. New recommenders
-need no change elsewhere.
+``decide_horizontal`` (``deciding``) applies the policy's guardrails to what it proposes. A recommender that
+derives something from the history on a cadence (``rikugame``'s daily fit) also registers an advance step
+with ``@register_advance("name")``: ``HorizontalTuning.advance(now)`` runs it and keeps what it returns
+(a ``Fitted``, saved in checkpoints); proposals only read it. New recommenders need no change elsewhere.
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ class HorizontalReason(enum.IntFlag):
 
 
 @dataclass(frozen=True)
+class Fitted:
+    """What a recommender's advance step derived from the history at ``seconds`` (plain numbers)."""
+
+    seconds: int
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class HorizontalContext:
     """What a recommender may read."""
 
@@ -58,6 +68,8 @@ class HorizontalContext:
     """spec.replicas of the workload now."""
     request_millicores: int
     """CPU request of the scaled container now."""
+    fitted: Fitted | None = None
+    """The recommender's latest ``Fitted`` (None: its advance step never ran, or it has none)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,16 @@ register = REGISTRY.register
 names = REGISTRY.names
 get = REGISTRY.get
 
+AdvanceStep = Callable[[HorizontalHistory, HorizontalPolicy, int, Fitted | None], Fitted]
+"""(history, policy, now, previous) -> the new ``Fitted`` (``previous`` itself when its cadence has not
+elapsed)."""
+ADVANCE_STEPS: Registry[AdvanceStep] = Registry("horizontal advance step")
+register_advance = ADVANCE_STEPS.register
+
+
+def advance_step(name: str) -> AdvanceStep | None:
+    """The advance step of recommender ``name``, None when it has none."""
+    return ADVANCE_STEPS.get(name) if name in ADVANCE_STEPS.names() else None
 
 
 def policy_behavior(policy: HorizontalPolicy, default: Behavior) -> Behavior:

@@ -4,7 +4,10 @@ Prints a table (rich) or JSON (``policies.<name>.replica_hours|overload_minutes|
 scaling_events_per_day|peak_replicas|mean_utilization``, for the first load scale; every scale under
 ``scales``), optionally writes the HTML report with the Pareto plot and ``--export-hpa`` Parquet with the HPA
 settings each policy applied (``policy``, ``timestamp``, ``target_utilization_percent``, ``min_replicas``,
-``max_replicas``, ``load_scale``; one row per change).
+``max_replicas``, ``load_scale``; one row per change). With ``--restart-every DURATION`` every policy's
+tuning is checkpointed to JSON bytes and rebuilt from them at each multiple of DURATION of simulated time;
+the JSON then has ``checkpoint_bytes.<policy>`` = {``mean``, ``max``, ``checkpoints``} per workload (and per
+scale under ``scales``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +26,7 @@ import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
+from rikugame.commands import options
 from rikugame.core.horizontal import HorizontalPolicy
 from rikugame.errors import InputError
 from rikugame.files.cells import CellLocator
@@ -34,6 +39,7 @@ from rikugame.sim.traffic import CoreDriver, Scores, oracle_scores, score
 
 DEFAULT_SCALES = [1000.0, 100.0]
 Changes = dict[tuple[str, float], list[tuple[int, int, int, int]]]
+CheckpointSizes = dict[tuple[str, float], list[int]]
 _WIDE = {"min_target_utilization_percent": 1, "max_target_utilization_percent": 100,
          "max_target_increase_percent": 100, "min_replicas_floor": 1, "min_replicas_cap": 1000,
          "max_replicas": 1000, "max_replicas_cap": 1000}
@@ -88,15 +94,17 @@ def read_traffic(path: Path) -> TrafficTrace:
     return TrafficTrace(ts, req, source=str(path))
 
 
-def _run_one(job: tuple[str, float, TrafficTrace]) -> tuple[Scores, list[tuple[int, int, int, int]]]:
-    name, scale, trace = job
+def _run_one(job: tuple[str, float, TrafficTrace, int | None]
+             ) -> tuple[Scores, list[tuple[int, int, int, int]], list[int]]:
+    name, scale, trace, restart_every = job
     policy = POLICIES[name]
     model = ServiceModel(load_scale=scale,
                          decide_interval_seconds=DECIDE_INTERVAL_SECONDS.get(policy.recommender, 60))
-    run = simulate(trace, CoreDriver(name, policy, model), model)
+    driver = CoreDriver(name, policy, model, restart_every_seconds=restart_every)
+    run = simulate(trace, driver, model)
     changes = [(t, s.target_utilization_percent, s.min_replicas, s.max_replicas)
                for t, s in run.settings_changes]
-    return score(run), changes
+    return score(run), changes, driver.checkpoint_bytes
 
 
 def select_policies(recommenders: list[str]) -> list[str]:
@@ -112,10 +120,12 @@ def select_policies(recommenders: list[str]) -> list[str]:
     return chosen
 
 
-def evaluate(trace: TrafficTrace, scales: list[float], names: list[str],
-             workers: int | None = None) -> tuple[dict[float, dict[str, Scores]], Changes]:
-    """Scores per scale and policy (plus the oracle bound) and the HPA settings changes per run."""
-    jobs = [(name, scale, trace) for scale in scales for name in names]
+def evaluate(trace: TrafficTrace, scales: list[float], names: list[str], workers: int | None = None,
+             restart_every_seconds: int | None = None
+             ) -> tuple[dict[float, dict[str, Scores]], Changes, CheckpointSizes]:
+    """Scores per scale and policy (plus the oracle bound), the HPA settings changes and the checkpoint
+    sizes (bytes, one per restart) per run."""
+    jobs = [(name, scale, trace, restart_every_seconds) for scale in scales for name in names]
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -124,19 +134,22 @@ def evaluate(trace: TrafficTrace, scales: list[float], names: list[str],
         results = [_run_one(job) for job in jobs]
     scores: dict[float, dict[str, Scores]] = {s: {} for s in scales}
     changes: Changes = {}
-    for (name, scale, _), (sc, ch) in zip(jobs, results, strict=True):
+    sizes: CheckpointSizes = {}
+    for (name, scale, _, _), (sc, ch, sz) in zip(jobs, results, strict=True):
         scores[scale][name] = sc
         changes[(name, scale)] = ch
+        sizes[(name, scale)] = sz
     for scale in scales:
         scores[scale]["oracle"] = oracle_scores(trace, ServiceModel(load_scale=scale))
-    return scores, changes
+    return scores, changes, sizes
 
 
 def run(*, traffic: Path, load_scales: list[float], fmt: str, report: Path | None,
-        export_hpa: Path | None, recommenders: list[str]) -> None:
+        export_hpa: Path | None, recommenders: list[str], restart_every: str | None = None) -> None:
     """The CLI entry (see module docstring)."""
     if fmt not in {"table", "json"}:
         raise InputError(f"--format must be table or json, not {fmt!r}")
+    restart_seconds = options.duration("--restart-every", restart_every) if restart_every is not None else None
     scales = list(load_scales) or DEFAULT_SCALES
     if any(not np.isfinite(s) or s <= 0 for s in scales):
         raise InputError("--load-scale must be positive")
@@ -147,30 +160,42 @@ def run(*, traffic: Path, load_scales: list[float], fmt: str, report: Path | Non
         check_output(report, "--report")
     trace = read_traffic(traffic)
     check_scorable(trace, ServiceModel().warmup_seconds)
-    scores, changes = evaluate(trace, scales, names)
+    scores, changes, sizes = evaluate(trace, scales, names, restart_every_seconds=restart_seconds)
     model = ServiceModel()
     if export_hpa is not None:
         write_hpa_changes(export_hpa, changes)
     if report is not None:
-        from rikugame.sim.traffic_report import write_report
+        from rikugame.report.traffic import write_report
 
         try:
             write_report(report, trace, scores, model, command=_command_line())
         except OSError as exc:
             raise InputError(f"--report {report}: {one_line(exc)}") from exc
     if fmt == "json":
-        print(json.dumps(to_json(trace, scores, model), indent=2))
+        print(json.dumps(to_json(trace, scores, model, sizes if restart_seconds is not None else None),
+                         indent=2))
     else:
         print_table(scores, trace)
+        if restart_seconds is not None:
+            print_checkpoint_sizes(sizes)
 
 
-def to_json(trace: TrafficTrace, scores: dict[float, dict[str, Scores]], model: ServiceModel) -> dict:
-    """The JSON document (first scale at the top, every scale under ``scales``)."""
+def checkpoint_summary(sizes: CheckpointSizes, scale: float) -> dict[str, dict[str, float | int]]:
+    """Per policy at ``scale``: mean and max checkpoint bytes per workload, and how many were taken."""
+    return {name: {"mean": round(sum(sz) / len(sz), 1) if sz else 0.0, "max": max(sz, default=0),
+                   "checkpoints": len(sz)}
+            for (name, sc), sz in sizes.items() if sc == scale}
+
+
+def to_json(trace: TrafficTrace, scores: dict[float, dict[str, Scores]], model: ServiceModel,
+            sizes: CheckpointSizes | None = None) -> dict[str, Any]:
+    """The JSON document (first scale at the top, every scale under ``scales``; checkpoint sizes when the
+    run restarted)."""
     scales = list(scores)
     first = scales[0]
     params = asdict(model)
     params.pop("load_scale")
-    return {
+    doc: dict[str, Any] = {
         "trace": trace.source,
         "load_scale": first,
         "policies": {n: s.as_dict() for n, s in scores[first].items()},
@@ -178,6 +203,22 @@ def to_json(trace: TrafficTrace, scores: dict[float, dict[str, Scores]], model: 
                    for sc in scales],
         "model": params,
     }
+    if sizes is not None:
+        doc["checkpoint_bytes"] = checkpoint_summary(sizes, first)
+        for entry in doc["scales"]:
+            entry["checkpoint_bytes"] = checkpoint_summary(sizes, entry["load_scale"])
+    return doc
+
+
+def print_checkpoint_sizes(sizes: CheckpointSizes) -> None:
+    console = Console(file=sys.stdout, width=120)
+    table = Table(title="checkpoint bytes per workload (JSON)")
+    for col in ("policy", "load scale", "mean", "max", "checkpoints"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for (name, scale), sz in sizes.items():
+        table.add_row(name, f"{scale:g}", f"{sum(sz) / len(sz):,.0f}" if sz else "-", f"{max(sz, default=0):,}",
+                      str(len(sz)))
+    console.print(table)
 
 
 def print_table(scores: dict[float, dict[str, Scores]], trace: TrafficTrace) -> None:

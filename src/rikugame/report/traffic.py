@@ -7,6 +7,7 @@ import html
 import io
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -14,8 +15,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from rikugame.errors import InputError
-from rikugame.sim.service import ServiceModel, TrafficTrace
-from rikugame.sim.traffic import Scores
+
+if TYPE_CHECKING:  # report renders plain data; the simulator's types are for the type checker only
+    from rikugame.sim.service import ServiceModel, TrafficTrace
+    from rikugame.sim.traffic import Scores
 
 
 def pareto_svg(scale: float, rows: dict[str, Scores]) -> str:
