@@ -206,7 +206,7 @@ class WorkloadTuning:
         if self.horizontal is not None and replicas is not None and self.pod_cpu_request_millicores() > 0:
             hpa = self.horizontal.decide(now, replicas=replicas, request_millicores=self.pod_cpu_request_millicores())
             if self.spec.mode is UpdateMode.EMERGENCY:
-                hpa = emergency_hpa(hpa, replicas)
+                hpa = emergency_hpa(hpa, max(replicas, self.horizontal.history.recent_peak_replicas()))
         return WorkloadDecision(now, self.spec.mode, containers, hpa, v.cpu_explanation, v.memory_explanation, v)
 
     def _container_decision(self, i: int, name: str, v: VerticalDecisions) -> ContainerDecision:
@@ -265,10 +265,10 @@ class WorkloadTuning:
         return tuning
 
 
-def emergency_hpa(decision: HorizontalDecision, replicas: int) -> HorizontalDecision:
-    """Emergency: minReplicas at least the replicas running now and never lowered; the target never raised."""
+def emergency_hpa(decision: HorizontalDecision, peak_replicas: int) -> HorizontalDecision:
+    """Emergency: minReplicas at least the recent peak of replicas and never lowered; the target never raised."""
     prev, s = decision.previous, decision.settings
-    min_replicas = max(s.min_replicas, prev.min_replicas, replicas)
+    min_replicas = max(s.min_replicas, prev.min_replicas, peak_replicas)
     target = min(s.target_utilization_percent, prev.target_utilization_percent)
     settings = HPASettings(target, min_replicas, max(s.max_replicas, min_replicas), s.behavior)
     return replace(decision, settings=settings, explanation="emergency: " + decision.explanation)

@@ -119,13 +119,39 @@ def test_hpa_is_co_tuned_with_the_pods_total_cpu_request():
     assert second.hpa.settings.target_utilization_percent == 65  # 70 % × 500m / 1000m = 35 %, clipped to 65
 
 
-def test_emergency_never_lowers_min_replicas_below_the_running_replicas():
+def test_emergency_raises_min_replicas_to_the_recent_peak_and_never_lowers_it():
     s = spec(mode="Emergency", horizontal={"recommender": "static", "gatheringSeconds": 0, "minReplicas": 3})
-    t = fed(WorkloadTuning(s, ["app"], ), names=("app",))
+    t = fed(WorkloadTuning(s, ["app"]), names=("app",))
     t.set_current({"app": current(cpu=500)})
-    t.observe_replicas(T0, 8, 8, 0.4)
-    d = t.decide(T0 + 60, replicas=8)
-    assert d.hpa is not None and d.hpa.settings.min_replicas == 8
+    for minute, replicas in enumerate([4, 9, 6, 5]):
+        t.observe_replicas(T0 + 60 * minute, replicas, replicas, 0.4)
+    d = t.decide(T0 + 240, replicas=5)
+    assert d.hpa is not None and d.hpa.settings.min_replicas == 9
+    assert d.hpa.explanation.startswith("emergency")
+
+
+def test_auto_mode_leaves_min_replicas_to_the_policy():
+    s = spec(horizontal={"recommender": "static", "gatheringSeconds": 0, "minReplicas": 3})
+    t = fed(WorkloadTuning(s, ["app"]), names=("app",))
+    t.set_current({"app": current(cpu=500)})
+    t.observe_replicas(T0, 9, 9, 0.4)
+    d = t.decide(T0 + 60, replicas=9)
+    assert d.hpa is not None and d.hpa.settings.min_replicas == 3
+
+
+def test_checkpoint_round_trip_keeps_the_horizontal_side():
+    s = spec(horizontal={"recommender": "rikugame", "gatheringSeconds": 0})
+    t = fed(WorkloadTuning(s, ["app"]), names=("app",))
+    t.set_current({"app": current(cpu=500)})
+    for minute in range(180):
+        t.observe_replicas(T0 + 60 * minute, 4 + minute % 3, 4, 0.3 + 0.1 * (minute % 7))
+    t.advance(T0 + 180 * 60)
+    restored = WorkloadTuning.from_checkpoint(s, json.loads(json.dumps(t.to_checkpoint())))
+    now = T0 + 181 * 60
+    a, b = t.decide(now, replicas=5), restored.decide(now, replicas=5)
+    assert a.hpa is not None and b.hpa is not None
+    assert a.status() == b.status()
+    assert restored.horizontal is not None and restored.horizontal.history.recent_peak_replicas() == 6
 
 
 def test_checkpoint_round_trip_through_json_gives_the_same_decision():

@@ -101,6 +101,8 @@ class HorizontalHistory:
     recent_timestamps: IntArray = field(default_factory=lambda: np.full(RECENT_MINUTES, -1, dtype=np.int64))
     recent_usage_cores: FloatArray = field(default_factory=lambda: np.zeros(RECENT_MINUTES))
     """Total CPU usage of the last ``RECENT_MINUTES`` minutes, oldest first (valid: the last ``count``)."""
+    recent_replicas: IntArray = field(default_factory=lambda: np.zeros(RECENT_MINUTES, dtype=np.int64))
+    """Replica counts of the same minutes (Emergency raises minReplicas to their peak)."""
     min_slots: ReplicaSlots = field(default_factory=lambda: ReplicaSlots(0.5, small_value=3))
     max_slots: ReplicaSlots = field(default_factory=lambda: ReplicaSlots(2.0, small_value=12))
     usage_histogram: Histograms = field(init=False)
@@ -125,6 +127,8 @@ class HorizontalHistory:
         self.recent_timestamps[-1] = now
         self.recent_usage_cores[:-1] = self.recent_usage_cores[1:]
         self.recent_usage_cores[-1] = total
+        self.recent_replicas[:-1] = self.recent_replicas[1:]
+        self.recent_replicas[-1] = replicas
         self.pending.append((now, total, float(ready_pods)))
         self.count += 1
         if self.first_seconds < 0:
@@ -149,6 +153,11 @@ class HorizontalHistory:
         n = min(minutes, self.count)
         out: FloatArray = self.recent_usage_cores[RECENT_MINUTES - n:]
         return out
+
+    def recent_peak_replicas(self) -> int:
+        """The most replicas seen in the last ``RECENT_MINUTES`` minutes (0 without samples)."""
+        n = min(self.count, RECENT_MINUTES)
+        return int(self.recent_replicas[RECENT_MINUTES - n:].max(initial=0))
 
     # -- internals ----------------------------------------------------------------------------------
     def _flush(self) -> None:
@@ -189,6 +198,7 @@ class HorizontalHistory:
             "count": self.count,
             "recentTimestamps": encode_array(self.recent_timestamps[RECENT_MINUTES - n:]),
             "recentUsageCores": encode_array(self.recent_usage_cores[RECENT_MINUTES - n:]),
+            "recentReplicas": encode_array(self.recent_replicas[RECENT_MINUTES - n:].astype(np.int32)),
             "minSlots": self.min_slots.to_checkpoint(),
             "maxSlots": self.max_slots.to_checkpoint(),
             "usageHistogram": {"referenceTime": hist.reference_time, "bucketRange": [lo, hi],
@@ -214,6 +224,7 @@ class HorizontalHistory:
         n = min(h.count, RECENT_MINUTES)
         h.recent_timestamps[RECENT_MINUTES - n:] = f.array("recentTimestamps", np.int64, length=n)
         h.recent_usage_cores[RECENT_MINUTES - n:] = f.array("recentUsageCores", np.float64, length=n)
+        h.recent_replicas[RECENT_MINUTES - n:] = f.array("recentReplicas", np.int32, length=n)
         h.min_slots.restore(f.sub("minSlots"))
         h.max_slots.restore(f.sub("maxSlots"))
         hf = f.sub("usageHistogram")
