@@ -5,6 +5,7 @@ RikugameError
 ├── InputError         unusable input data (trace file, flags)
 └── AdapterError       a failure talking to an outside system
     ├── KubeAPIError
+    │   └── ResizeRefused
     └── PrometheusError
 
 Errors are chained with ``raise … from`` so the cause is never lost. Missing data is not an error:
@@ -34,3 +35,12 @@ class KubeAPIError(AdapterError):
 
 class PrometheusError(AdapterError):
     """Prometheus failed, refused a query, or is unreachable."""
+
+
+class ResizeRefused(KubeAPIError):
+    """The API server refused an in-place resize (e.g. 422: it would change the pod's QoS class)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message

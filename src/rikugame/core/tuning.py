@@ -125,12 +125,13 @@ class VerticalTuning:
         self.last_advance = now
         return True
 
-    def decide(self, now: int) -> VerticalDecisions:
-        """Desired requests and limits for every row at ``now`` (changes no state)."""
+    def decide(self, now: int, *, emergency: bool = False) -> VerticalDecisions:
+        """Desired requests and limits for every row at ``now`` (changes no state). ``emergency`` freezes
+        every shrink as the ``Emergency`` mode does (the operator sets it when metrics go missing)."""
         est = self.recommender.estimate(now)
         g = self.guardrails
         fresh = (self.last_sample >= 0) & (now - self.last_sample <= g.stale_after_seconds)
-        frozen = self.spec.mode is UpdateMode.EMERGENCY
+        frozen = emergency or self.spec.mode is UpdateMode.EMERGENCY
 
         def rules(minimum: IntArray, maximum: IntArray) -> guardrails.ResourceRules:
             return guardrails.ResourceRules(

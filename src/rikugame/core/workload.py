@@ -197,17 +197,20 @@ class WorkloadTuning:
         if self.horizontal is not None:
             self.horizontal.advance(now)
 
-    def decide(self, now: int, *, replicas: int | None = None) -> WorkloadDecision:
+    def decide(self, now: int, *, replicas: int | None = None, emergency: bool = False) -> WorkloadDecision:
         """The decision at ``now`` (changes no state). ``replicas``: spec.replicas now, for the HPA side
-        (no HPA decision without it, or while no container requests CPU: utilisation is undefined)."""
-        v = self.vertical.decide(now)
+        (no HPA decision without it, or while no container requests CPU: utilisation is undefined).
+        ``emergency``: behave as the ``Emergency`` mode whatever the spec says (metrics went missing)."""
+        emergency = emergency or self.spec.mode is UpdateMode.EMERGENCY
+        v = self.vertical.decide(now, emergency=emergency)
         containers = tuple(self._container_decision(i, name, v) for i, name in enumerate(self.containers))
         hpa = None
         if self.horizontal is not None and replicas is not None and self.pod_cpu_request_millicores() > 0:
             hpa = self.horizontal.decide(now, replicas=replicas, request_millicores=self.pod_cpu_request_millicores())
-            if self.spec.mode is UpdateMode.EMERGENCY:
+            if emergency:
                 hpa = emergency_hpa(hpa, max(replicas, self.horizontal.history.recent_peak_replicas()))
-        return WorkloadDecision(now, self.spec.mode, containers, hpa, v.cpu_explanation, v.memory_explanation, v)
+        mode = UpdateMode.EMERGENCY if emergency and self.spec.mode is not UpdateMode.OFF else self.spec.mode
+        return WorkloadDecision(now, mode, containers, hpa, v.cpu_explanation, v.memory_explanation, v)
 
     def _container_decision(self, i: int, name: str, v: VerticalDecisions) -> ContainerDecision:
         t = self.vertical

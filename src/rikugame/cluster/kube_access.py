@@ -1,0 +1,150 @@
+"""The operator's cluster access through kubernetes_asyncio (one list per kind per cycle; dict objects).
+
+kubernetes_asyncio rather than kopf: it has ``patch_namespaced_pod_resize`` (in-place resize), server-side
+apply (``application/apply-patch+yaml`` with a field manager) and the Lease API, and lets one process list
+each kind once per cycle for every Tuner instead of running a handler task per object (docs/operator.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from kubernetes_asyncio import client
+from kubernetes_asyncio.client import ApiClient
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from rikugame.cluster.names import CHECKPOINTS, FIELD_MANAGER, GROUP, TUNERS, VERSION
+from rikugame.errors import ResizeRefused
+
+APPLY = "application/apply-patch+yaml"
+_WORKLOAD_READERS = {
+    ("apps/v1", "Deployment"): "read_namespaced_deployment",
+    ("apps/v1", "StatefulSet"): "read_namespaced_stateful_set",
+    ("apps/v1", "DaemonSet"): "read_namespaced_daemon_set",
+}
+
+
+async def _json(response: Any) -> Any:
+    """The body of a ``_preload_content=False`` response, decoded (plain dicts, no model classes)."""
+    async with response:
+        return json.loads(await response.read())
+
+
+class KubeAccess:
+    """The operator's ``ClusterAccess`` (``rikugame.operator.access``) against a real API server."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+        self.core = client.CoreV1Api(api)
+        self.apps = client.AppsV1Api(api)
+        self.custom = client.CustomObjectsApi(api)
+
+    async def list_tuners(self) -> list[dict[str, Any]]:
+        """Every Tuner (all namespaces)."""
+        found = await self.custom.list_cluster_custom_object(GROUP, VERSION, TUNERS)
+        items: list[dict[str, Any]] = found.get("items", [])
+        return items
+
+    async def list_pods(self) -> list[dict[str, Any]]:
+        """Every pod (all namespaces)."""
+        body = await _json(await self.core.list_pod_for_all_namespaces(_preload_content=False))
+        items: list[dict[str, Any]] = body.get("items", [])
+        return items
+
+    async def replicaset_owners(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(namespace, ReplicaSet) → (kind, name) of its controller."""
+        body = await _json(await self.apps.list_replica_set_for_all_namespaces(_preload_content=False))
+        out: dict[tuple[str, str], tuple[str, str]] = {}
+        for rs in body.get("items", []):
+            meta = rs["metadata"]
+            for ref in meta.get("ownerReferences") or []:
+                if ref.get("controller"):
+                    out[(meta["namespace"], meta["name"])] = (ref["kind"], ref["name"])
+        return out
+
+    async def list_pod_metrics(self) -> list[dict[str, Any]] | None:
+        """Every PodMetrics (None when metrics.k8s.io does not answer)."""
+        try:
+            found = await self.custom.list_cluster_custom_object("metrics.k8s.io", "v1beta1", "pods")
+        except (ApiException, OSError):
+            return None
+        items: list[dict[str, Any]] = found.get("items", [])
+        return items
+
+    async def get_workload(self, namespace: str, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        """The target workload as a dict (None when absent or of an unsupported kind)."""
+        reader = _WORKLOAD_READERS.get((api_version, kind))
+        if reader is None:
+            return None
+        try:
+            return dict(await _json(await getattr(self.apps, reader)(name, namespace, _preload_content=False)))
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def read_checkpoint(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The TunerCheckpoint named like the Tuner (None when absent)."""
+        try:
+            found: dict[str, Any] = await self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, CHECKPOINTS, name)
+            return found
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def write_checkpoint(self, namespace: str, name: str, owner: dict[str, Any], data: str) -> None:
+        """Server-side apply the TunerCheckpoint (owned by the Tuner, so it goes when the Tuner goes)."""
+        meta = owner["metadata"]
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}", "kind": "TunerCheckpoint",
+            "metadata": {"name": name, "namespace": namespace, "ownerReferences": [{
+                "apiVersion": f"{GROUP}/{VERSION}", "kind": "Tuner", "name": meta["name"], "uid": meta["uid"]}]},
+            "spec": {"tunerRef": {"name": name}, "version": 1, "data": data},
+        }
+        # _content_type is accepted at run time (the generated stubs leave it out of the signature)
+        await self.custom.patch_namespaced_custom_object(  # type: ignore[call-arg]
+            GROUP, VERSION, namespace, CHECKPOINTS, name, body, field_manager=FIELD_MANAGER, force=True,
+            _content_type=APPLY)
+
+    async def patch_tuner_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """Merge-patch the Tuner's status subresource."""
+        await self.custom.patch_namespaced_custom_object_status(  # type: ignore[call-arg]
+            GROUP, VERSION, namespace, TUNERS, name, {"status": status},
+            _content_type="application/merge-patch+json")
+
+    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        """``pods/resize``; ResizeRefused on a 4xx the API server gives (422: QoS change, Infeasible, …)."""
+        try:
+            await self.core.patch_namespaced_pod_resize(name, namespace, patch, _preload_content=False)
+        except ApiException as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                message = exc.body if isinstance(exc.body, str) else str(exc.reason)
+                with contextlib.suppress(ValueError):
+                    message = json.loads(message).get("message", message)
+                raise ResizeRefused(exc.status, message) from exc
+            raise
+
+    async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
+        """A core/v1 Event (best effort: a failure is not the Tuner's failure)."""
+        from datetime import UTC, datetime
+
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {"metadata": {"generateName": f"{involved['name']}.", "namespace": involved["namespace"]},
+                "involvedObject": involved, "reason": reason, "message": message[:1000], "type": type_,
+                "source": {"component": "rikugame"}, "firstTimestamp": now, "lastTimestamp": now, "count": 1}
+        with contextlib.suppress(ApiException):
+            await self.core.create_namespaced_event(involved["namespace"], body)  # type: ignore[arg-type]
+
+    async def kill_switch(self, namespace: str, name: str) -> bool:
+        """``killSwitch: "true"`` in ConfigMap ``namespace/name`` (absent: off)."""
+        try:
+            cm = await _json(await self.core.read_namespaced_config_map(name, namespace, _preload_content=False))
+        except ApiException as exc:
+            if exc.status in (403, 404):
+                return False
+            raise
+        return str((cm.get("data") or {}).get("killSwitch", "")).strip().lower() == "true"

@@ -1,0 +1,7 @@
+"""Names of rikugame's Kubernetes API objects (the CRDs' group, version, plurals; the field manager)."""
+
+GROUP = "rikugame.dev"
+VERSION = "v1alpha1"
+TUNERS = "tuners"
+CHECKPOINTS = "tunercheckpoints"
+FIELD_MANAGER = "rikugame"

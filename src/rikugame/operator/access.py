@@ -1,0 +1,46 @@
+"""What the operator needs from a cluster, as a Protocol (the real one is ``cluster.kube_access``)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from rikugame.errors import ResizeRefused
+
+__all__ = ["ClusterAccess", "ResizeRefused"]
+
+
+class ClusterAccess(Protocol):
+    """Reads are one list per kind per cycle (never per Tuner); writes name one object."""
+
+    async def list_tuners(self) -> list[dict[str, Any]]:
+        """Every Tuner in the cluster."""
+
+    async def list_pods(self) -> list[dict[str, Any]]:
+        """Every pod in the cluster."""
+
+    async def replicaset_owners(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(namespace, ReplicaSet) → (kind, name) of its controller."""
+
+    async def list_pod_metrics(self) -> list[dict[str, Any]] | None:
+        """Every PodMetrics of metrics.k8s.io (None when the metrics API does not answer)."""
+
+    async def get_workload(self, namespace: str, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        """The target workload (None when it does not exist)."""
+
+    async def read_checkpoint(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The TunerCheckpoint object of Tuner ``name`` (None when there is none)."""
+
+    async def write_checkpoint(self, namespace: str, name: str, owner: dict[str, Any], data: str) -> None:
+        """Create or replace the TunerCheckpoint of Tuner ``name`` (owned by the Tuner)."""
+
+    async def patch_tuner_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """Merge ``status`` into the Tuner's status subresource."""
+
+    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        """Patch ``pods/resize``; ResizeRefused when the API server refuses."""
+
+    async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
+        """A Kubernetes Event about ``involved`` (best effort)."""
+
+    async def kill_switch(self, namespace: str, name: str) -> bool:
+        """Whether ConfigMap ``namespace/name`` holds ``killSwitch: "true"``."""

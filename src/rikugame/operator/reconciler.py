@@ -1,0 +1,347 @@
+"""One operator cycle: list once, feed every Tuner's ``WorkloadTuning``, decide, act, publish, checkpoint.
+
+Reads are one list per kind per cycle (Tuners, pods, ReplicaSets, pod metrics), never per Tuner; each
+Tuner then costs only its own writes (a resize per pod that must change, a status patch when the status
+changed, a checkpoint every ``checkpoint_interval_seconds``). The decision core runs unchanged through
+``WorkloadTuning``; this module only maps cluster objects to it and its decisions back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from rikugame.core import quantities
+from rikugame.core.checkpoints import CheckpointError
+from rikugame.core.policy import TunerSpec, UpdateMode
+from rikugame.core.samples import UsageSamples
+from rikugame.core.workload import ContainerResources, WorkloadDecision, WorkloadTuning
+from rikugame.operator.access import ClusterAccess, ResizeRefused
+from rikugame.operator.pods import (
+    OOMKill,
+    WorkloadKey,
+    oom_kills,
+    owner_workload,
+    pod_ready,
+    pod_resources,
+    resize_patch,
+    resize_target,
+)
+from rikugame.operator.settings import OperatorSettings
+
+log = logging.getLogger("rikugame.operator")
+MAX_ACTIONS = 10
+
+
+def rfc3339_seconds(text: str) -> int:
+    """Unix seconds of an RFC 3339 time (``2026-12-01T21:00:00Z``)."""
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
+def rfc3339(seconds: float) -> str:
+    """RFC 3339 (UTC, whole seconds) of Unix seconds."""
+    return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class TunerRuntime:
+    """What the operator keeps per Tuner between cycles (the model itself lives in ``tuning``)."""
+
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    spec: TunerSpec
+    tuning: WorkloadTuning
+    seen_ooms: set[tuple[str, str, int]] = field(default_factory=set)
+    last_metrics: int = -1
+    last_checkpoint: float = -1.0
+    published: dict[str, Any] | None = None
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    refused: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(pod, patch as JSON) → why the API refused it: not retried until the wanted size changes."""
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did (for logs, /metrics and tests)."""
+
+    tuners: int = 0
+    samples: int = 0
+    resized_pods: int = 0
+    refused_resizes: int = 0
+    oom_kills: int = 0
+    status_writes: int = 0
+    checkpoint_writes: int = 0
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def metrics_samples(pod_metrics: list[dict[str, Any]], pods_by_name: Mapping[tuple[str, str], dict[str, Any]],
+                    owners: Mapping[tuple[str, str], WorkloadKey]
+                    ) -> dict[WorkloadKey, list[tuple[str, int, float, float]]]:
+    """Per workload: (container, time, CPU cores, memory bytes) of every ready pod's metrics."""
+    out: dict[WorkloadKey, list[tuple[str, int, float, float]]] = defaultdict(list)
+    for m in pod_metrics:
+        meta = m.get("metadata", {})
+        key = (meta.get("namespace", ""), meta.get("name", ""))
+        workload = owners.get(key)
+        pod = pods_by_name.get(key)
+        if workload is None or pod is None or not pod_ready(pod):
+            continue
+        ts = rfc3339_seconds(m["timestamp"])
+        for c in m.get("containers") or []:
+            usage = c.get("usage") or {}
+            cpu = float(quantities.parse_quantity(usage["cpu"])) if "cpu" in usage else float("nan")
+            mem = float(quantities.parse_quantity(usage["memory"])) if "memory" in usage else float("nan")
+            out[workload].append((c.get("name", ""), ts, cpu, mem))
+    return out
+
+
+class Reconciler:
+    """Drives every Tuner of a cluster through the decision core, one cycle at a time."""
+
+    def __init__(self, access: ClusterAccess, settings: OperatorSettings,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.access = access
+        self.settings = settings
+        self.clock = clock
+        self.tuners: dict[tuple[str, str], TunerRuntime] = {}
+        self.last_cycle_end: float = -1.0
+
+    # -- one cycle -------------------------------------------------------------------------------------
+    async def cycle(self) -> CycleReport:
+        """List once, then decide and act for every Tuner."""
+        started = time.perf_counter()
+        report = CycleReport()
+        now = int(self.clock())
+        tuners = await self.access.list_tuners()
+        pods = await self.access.list_pods()
+        rs_owners = await self.access.replicaset_owners()
+        metrics = await self.access.list_pod_metrics()
+        halted = self.settings.kill_switch or await self.access.kill_switch(
+            self.settings.namespace, self.settings.kill_switch_configmap)
+        pods_by_name = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in pods}
+        owners = {k: w for k, p in pods_by_name.items() if (w := owner_workload(p, rs_owners)) is not None}
+        pods_of: dict[WorkloadKey, list[dict[str, Any]]] = defaultdict(list)
+        for k, w in owners.items():
+            pods_of[w].append(pods_by_name[k])
+        samples = metrics_samples(metrics or [], pods_by_name, owners)
+        live = set()
+        budget_end = time.perf_counter() + self.settings.checkpoint_budget_seconds
+        for obj in tuners:
+            key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+            live.add(key)
+            try:
+                await self._one(obj, now, pods_of, samples, metrics is not None, halted, report, budget_end)
+            except Exception as exc:  # one Tuner's failure must not stop the others
+                log.exception("tuner %s/%s failed", *key)
+                report.errors.append(f"{key[0]}/{key[1]}: {exc}")
+        for gone in set(self.tuners) - live:
+            del self.tuners[gone]
+        report.tuners = len(tuners)
+        report.seconds = time.perf_counter() - started
+        self.last_cycle_end = self.clock()
+        return report
+
+    async def _one(self, obj: dict[str, Any], now: int, pods_of: Mapping[WorkloadKey, list[dict[str, Any]]],
+                   samples: Mapping[WorkloadKey, list[tuple[str, int, float, float]]], metrics_ok: bool,
+                   halted: bool, report: CycleReport, budget_end: float) -> None:
+        meta = obj["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        try:
+            spec = TunerSpec.model_validate(obj.get("spec") or {})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            message = f"invalid spec: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+            await self._publish_error(ns, name, message, report)
+            return
+        ref = spec.target_ref
+        workload = await self.access.get_workload(ns, ref.api_version, ref.kind, ref.name)
+        if workload is None:
+            await self._publish_error(ns, name, f"target {ref.kind}/{ref.name} not found", report)
+            return
+        containers = [c["name"] for c in workload["spec"]["template"]["spec"]["containers"]]
+        rt = await self._runtime(obj, spec, containers, report)
+        t = rt.tuning
+        if t.containers != containers:
+            t.set_containers(containers)
+        key = (ns, ref.kind, ref.name)
+        pods = [p for p in pods_of.get(key, []) if p.get("status", {}).get("phase") == "Running"]
+        ready = [p for p in pods if pod_ready(p)]
+        if ready:
+            t.set_current({c: r for c, r in pod_resources(ready[0]).items() if c in containers})
+        mine = samples.get(key, [])
+        if mine:
+            rows = np.array([t.index(c) for c, *_ in mine if c in containers], dtype=np.int64)
+            kept = [s for s in mine if s[0] in containers]
+            t.observe(UsageSamples.of(rows, [s[1] for s in kept], [s[2] for s in kept], [s[3] for s in kept]))
+            rt.last_metrics = max(rt.last_metrics, max(s[1] for s in kept)) if kept else rt.last_metrics
+            report.samples += len(kept)
+        for pod in pods:
+            for kill in oom_kills(pod):
+                self._record_oom(rt, kill, report)
+        if rt.last_metrics < 0:
+            rt.last_metrics = now if metrics_ok and mine else rt.last_metrics
+        missing = metrics_ok is False or (rt.last_metrics >= 0 and now - rt.last_metrics
+                                           > self.settings.emergency_after_seconds)
+        t.advance(now)
+        decision = t.decide(now, emergency=missing)
+        acted = False
+        if decision.actuate and not halted and ready:
+            acted = await self._resize(rt, decision, ready, report)
+        await self._publish(rt, decision, now, halted=halted, missing=missing, pods=len(ready), report=report)
+        due = acted or rt.last_checkpoint < 0 or \
+            self.clock() - rt.last_checkpoint >= self.settings.checkpoint_interval_seconds
+        if due and time.perf_counter() < budget_end:
+            await self._checkpoint(rt, obj, report)
+
+    # -- state -----------------------------------------------------------------------------------------
+    async def _runtime(self, obj: dict[str, Any], spec: TunerSpec, containers: list[str],
+                       report: CycleReport) -> TunerRuntime:
+        meta = obj["metadata"]
+        key = (meta["namespace"], meta["name"])
+        rt = self.tuners.get(key)
+        generation = int(meta.get("generation", 0))
+        if rt is not None and rt.uid == meta.get("uid") and rt.generation == generation:
+            return rt
+        if rt is not None and rt.uid == meta.get("uid"):  # the spec changed: keep what was learnt
+            data = rt.tuning.to_checkpoint()
+            tuning = WorkloadTuning.from_checkpoint(spec, data)
+            rt.spec, rt.generation, rt.tuning = spec, generation, tuning
+            return rt
+        tuning = WorkloadTuning(spec, containers)
+        stored = await self.access.read_checkpoint(*key)
+        if stored is not None:
+            try:
+                data = json.loads(stored["spec"]["data"])
+                tuning = WorkloadTuning.from_checkpoint(spec, data)
+                log.info("tuner %s/%s: state restored from its checkpoint", *key)
+            except (KeyError, ValueError, CheckpointError) as exc:
+                report.errors.append(f"{key[0]}/{key[1]}: checkpoint unusable, starting afresh: {exc}")
+        rt = TunerRuntime(key[0], key[1], str(meta.get("uid", "")), generation, spec, tuning)
+        self.tuners[key] = rt
+        return rt
+
+    def _record_oom(self, rt: TunerRuntime, kill: OOMKill, report: CycleReport) -> None:
+        ident = (kill.pod_uid, kill.container, kill.restart_count)
+        if ident in rt.seen_ooms or kill.container not in rt.tuning.containers:
+            return
+        rt.seen_ooms.add(ident)
+        when = rfc3339_seconds(kill.finished_at) if kill.finished_at else int(self.clock())
+        current = rt.tuning.vertical.current_memory_bytes[rt.tuning.index(kill.container)]
+        rt.tuning.record_oom(kill.container, when, float(max(kill.limit_bytes, int(current))))
+        report.oom_kills += 1
+
+    # -- acting ----------------------------------------------------------------------------------------
+    async def _resize(self, rt: TunerRuntime, decision: WorkloadDecision, pods: list[dict[str, Any]],
+                      report: CycleReport) -> bool:
+        decided = {c.name: c.decided for c in decision.containers}
+        failed: set[str] = set()
+        changed = False
+        for pod in pods:
+            current = pod_resources(pod)
+            target = resize_target(current, decided)
+            patch = resize_patch(current, target)
+            if patch is None:
+                continue
+            pname = pod["metadata"]["name"]
+            ident = (pname, json.dumps(patch, sort_keys=True))
+            if ident in rt.refused:
+                failed.update(c["name"] for c in patch["spec"]["containers"])
+                continue
+            try:
+                await self.access.resize_pod(rt.namespace, pname, patch)
+            except ResizeRefused as exc:
+                rt.refused[ident] = exc.message
+                failed.update(c["name"] for c in patch["spec"]["containers"])
+                report.refused_resizes += 1
+                self._action(rt, decision.now, f"resize {pname} refused", "", "", exc.message)
+                continue
+            report.resized_pods += 1
+            changed = True
+            for c in patch["spec"]["containers"]:
+                before = current[c["name"]]
+                after = target[c["name"]]
+                why = ", ".join(next(d.cpu_reasons + d.memory_reasons for d in decision.containers
+                                     if d.name == c["name"]))
+                self._action(rt, decision.now, f"resize {pname}/{c['name']}", _describe(before), _describe(after),
+                             why)
+        applied = [c.name for c in decision.containers if c.name not in failed]
+        rt.tuning.apply(decision, containers=applied, hpa=False)
+        return changed
+
+    def _action(self, rt: TunerRuntime, now: int, what: str, before: str, after: str, why: str) -> None:
+        rt.actions.append({"time": rfc3339(now), "what": what, "from": before, "to": after, "why": why})
+        del rt.actions[:-MAX_ACTIONS]
+
+    # -- publishing ------------------------------------------------------------------------------------
+    async def _publish(self, rt: TunerRuntime, decision: WorkloadDecision, now: int, *, halted: bool,
+                       missing: bool, pods: int, report: CycleReport) -> None:
+        phase = ("Emergency" if decision.mode is UpdateMode.EMERGENCY else
+                 "Recommending" if not decision.actuate else "Working")
+        body = decision.status()
+        conditions = [
+            _condition("MetricsAvailable", not missing, "MetricsMissing" if missing else "MetricsFresh",
+                       "no pod metrics recently: nothing shrinks" if missing else "pod metrics arrive", now),
+            _condition("Actuating", decision.actuate and not halted and pods > 0,
+                       "KillSwitch" if halted else ("DryRun" if not decision.actuate else "Auto"),
+                       "the kill switch stops all actuation" if halted else
+                       ("mode Off: recommendations only" if not decision.actuate else "resizing in place"), now),
+        ]
+        status = {"observedGeneration": rt.generation, "phase": phase, "mode": rt.spec.mode.value,
+                  "target": f"{rt.spec.target_ref.kind}/{rt.spec.target_ref.name}",
+                  "lastAction": rt.actions[-1]["what"] if rt.actions else "none",
+                  "recommendation": body, "lastActions": list(rt.actions), "conditions": conditions}
+        comparable = {k: v for k, v in status.items() if k != "recommendation"} | {
+            "containers": body["containers"], "hpa": body.get("hpa")}
+        if rt.published is not None and _strip_times(rt.published) == _strip_times(comparable):
+            return
+        previous = rt.published
+        await self.access.patch_tuner_status(rt.namespace, rt.name, status)
+        rt.published = comparable
+        report.status_writes += 1
+        if previous is None or previous.get("phase") != phase:
+            await self.access.emit_event({"kind": "Tuner", "namespace": rt.namespace, "name": rt.name,
+                                          "uid": rt.uid, "apiVersion": "rikugame.dev/v1alpha1"},
+                                         "Phase", f"phase {phase}")
+
+    async def _publish_error(self, ns: str, name: str, message: str, report: CycleReport) -> None:
+        await self.access.patch_tuner_status(ns, name, {"phase": "Error", "lastAction": message[:200]})
+        report.status_writes += 1
+        report.errors.append(f"{ns}/{name}: {message}")
+
+    async def _checkpoint(self, rt: TunerRuntime, obj: dict[str, Any], report: CycleReport) -> None:
+        data = json.dumps(rt.tuning.to_checkpoint(), separators=(",", ":"))
+        await self.access.write_checkpoint(rt.namespace, rt.name, obj, data)
+        rt.last_checkpoint = self.clock()
+        report.checkpoint_writes += 1
+
+
+def _describe(r: ContainerResources) -> str:
+    return (f"cpu {quantities.format_cpu(r.cpu_request_millicores) if r.cpu_request_millicores >= 0 else '-'}, "
+            f"memory {quantities.format_memory(r.memory_request_bytes) if r.memory_request_bytes >= 0 else '-'}")
+
+
+def _condition(kind: str, ok: bool, reason: str, message: str, now: int) -> dict[str, str]:
+    return {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message,
+            "lastTransitionTime": rfc3339(now)}
+
+
+def _strip_times(status: dict[str, Any]) -> str:
+    def clean(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items() if k not in ("lastTransitionTime", "time")}
+        if isinstance(v, list):
+            return [clean(x) for x in v]
+        return v
+    return json.dumps(clean(status), sort_keys=True)

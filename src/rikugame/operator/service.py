@@ -1,0 +1,100 @@
+"""The operator process: the reconcile loop on its interval, ``/healthz`` and ``/metrics`` over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from rikugame.operator.access import ClusterAccess
+from rikugame.operator.reconciler import CycleReport, Reconciler
+from rikugame.operator.settings import OperatorSettings
+
+log = logging.getLogger("rikugame.operator")
+
+
+class OperatorMetrics:
+    """The operator's Prometheus metrics (one registry per process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.cycles = Counter("rikugame_cycles", "Reconcile cycles run.", registry=r)
+        self.cycle_seconds = Histogram("rikugame_cycle_seconds", "Wall time of one reconcile cycle.", registry=r)
+        self.tuners = Gauge("rikugame_tuners", "Tuners seen in the last cycle.", registry=r)
+        self.actions = Counter("rikugame_actions", "Actions by outcome.", ["outcome"], registry=r)
+        self.ooms = Counter("rikugame_oom_kills", "OOM kills seen (each counted once).", registry=r)
+        self.errors = Counter("rikugame_errors", "Errors of a Tuner's reconcile.", registry=r)
+        self.writes = Counter("rikugame_writes", "Writes to the API server by kind.", ["kind"], registry=r)
+        self.samples = Counter("rikugame_samples", "Usage samples fed to the decision core.", registry=r)
+
+    def record(self, report: CycleReport) -> None:
+        """Account one cycle."""
+        self.cycles.inc()
+        self.cycle_seconds.observe(report.seconds)
+        self.tuners.set(report.tuners)
+        self.actions.labels("resized").inc(report.resized_pods)
+        self.actions.labels("refused").inc(report.refused_resizes)
+        self.ooms.inc(report.oom_kills)
+        self.errors.inc(len(report.errors))
+        self.writes.labels("status").inc(report.status_writes)
+        self.writes.labels("checkpoint").inc(report.checkpoint_writes)
+        self.samples.inc(report.samples)
+
+
+class OperatorService:
+    """Runs ``Reconciler.cycle`` every ``metrics_interval_seconds`` and serves health and metrics."""
+
+    def __init__(self, access: ClusterAccess, settings: OperatorSettings) -> None:
+        self.settings = settings
+        self.reconciler = Reconciler(access, settings)
+        self.metrics = OperatorMetrics()
+        self.last_success = time.monotonic()
+
+    def healthy(self) -> bool:
+        """False when no cycle has completed for three intervals (the loop stalled)."""
+        return time.monotonic() - self.last_success < 3 * self.settings.metrics_interval_seconds + 30
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        return web.Response(text="ok\n" if self.healthy() else "reconcile loop stalled\n",
+                            status=200 if self.healthy() else 503)
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(self.metrics.registry),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def run(self, *, host: str = "0.0.0.0", port: int = 8080, cycles: int | None = None) -> None:
+        """Serve and loop (``cycles``: stop after that many, for tests)."""
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        log.info("serving /healthz and /metrics on %s:%d", host, port)
+        done = 0
+        try:
+            while cycles is None or done < cycles:
+                started = time.monotonic()
+                try:
+                    report = await self.reconciler.cycle()
+                except Exception:
+                    log.exception("reconcile cycle failed")
+                else:
+                    self.metrics.record(report)
+                    self.last_success = time.monotonic()
+                    log.info("cycle: %d tuners, %d samples, %d resized, %d refused, %d OOM, %d status, "
+                             "%d checkpoints, %d errors in %.2f s", report.tuners, report.samples,
+                             report.resized_pods, report.refused_resizes, report.oom_kills, report.status_writes,
+                             report.checkpoint_writes, len(report.errors), report.seconds)
+                    for error in report.errors:
+                        log.warning("%s", error)
+                done += 1
+                if cycles is not None and done >= cycles:
+                    break
+                await asyncio.sleep(max(0.0, self.settings.metrics_interval_seconds - (time.monotonic() - started)))
+        finally:
+            await runner.cleanup()

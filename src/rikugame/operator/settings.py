@@ -1,0 +1,25 @@
+"""The operator's own settings (flags of ``rikugame operator``), one place for their defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    """How often the operator reads, decides, writes, and when it stops acting."""
+
+    metrics_interval_seconds: int = 60
+    """One metrics.k8s.io list (all pods) per interval, then one decision pass over every Tuner."""
+    checkpoint_interval_seconds: int = 600
+    """How often each Tuner's state is written to its TunerCheckpoint (a restart loses at most this)."""
+    emergency_after_seconds: int = 300
+    """Without metrics for a Tuner's pods this long, it behaves as Emergency (nothing shrinks)."""
+    kill_switch: bool = False
+    """``--kill-switch``: decide and publish, never act."""
+    kill_switch_configmap: str = "rikugame-kill-switch"
+    """ConfigMap (in ``namespace``) whose key ``killSwitch: "true"`` stops all actuation, read every cycle."""
+    namespace: str = "rikugame-system"
+    """The operator's own namespace (kill-switch ConfigMap, Lease)."""
+    checkpoint_budget_seconds: float = 10.0
+    """Time budget per cycle for checkpoint writes; the rest wait for the next cycle."""
