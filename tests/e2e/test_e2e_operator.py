@@ -1,0 +1,176 @@
+"""The operator (first slice) on the real control plane: kwok pods, real metrics-server, pods/resize.
+
+The Reconciler runs in the test process against the real API server through ``KubeAccess`` (admin
+credentials for now; running it as a process with exactly deploy/'s role comes with the generated
+manifests). Cycles are driven by the test, so every assertion waits on real data, not on a timer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from e2e_workloads import eventually
+from kubernetes_asyncio.client import ApiClient, ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from kubeharness.cluster import Cluster
+from kubeharness.kwok import USAGE_CPU, USAGE_MEMORY
+from rikugame.cluster.kube_access import KubeAccess
+from rikugame.cluster.names import GROUP, TUNERS, VERSION
+from rikugame.operator.reconciler import CycleReport, Reconciler
+from rikugame.operator.settings import OperatorSettings
+
+pytestmark = pytest.mark.e2e
+MIB = 2**20
+
+
+def _crd(plural: str, kind: str) -> dict[str, Any]:
+    open_object = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{GROUP}"},
+        "spec": {"group": GROUP, "scope": "Namespaced",
+                 "names": {"plural": plural, "singular": kind.lower(), "kind": kind, "listKind": f"{kind}List"},
+                 "versions": [{"name": VERSION, "served": True, "storage": True,
+                               "subresources": {"status": {}},
+                               "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                   "spec": open_object, "status": open_object}}}}]},
+    }
+
+
+async def _install_crds(api: ApiClient) -> None:
+    ext = ApiextensionsV1Api(api)
+    for plural, kind in (("tuners", "Tuner"), ("tunercheckpoints", "TunerCheckpoint")):
+        try:
+            await ext.create_custom_resource_definition(_crd(plural, kind))
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+
+    async def established() -> bool:
+        for plural in ("tuners", "tunercheckpoints"):
+            crd = await ext.read_custom_resource_definition(f"{plural}.{GROUP}")
+            if not any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or []):
+                return False
+        return True
+
+    await eventually(established, "the CRDs to be established", timeout=30, interval=0.2)
+
+
+def _deployment(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name},
+                                           "annotations": {USAGE_CPU: "100m", USAGE_MEMORY: "40Mi"}},
+                              "spec": {"nodeSelector": {"type": "kwok"}, "containers": [{
+                                  "name": "app", "image": "registry.invalid/app:1",
+                                  "resources": {"requests": {"cpu": "500m", "memory": "64Mi"},
+                                                "limits": {"memory": "64Mi"}}}]}}},
+    }
+
+
+def _tuner(name: str, target: str, mode: str) -> dict[str, Any]:
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Tuner", "metadata": {"name": name},
+            "spec": {"targetRef": {"kind": "Deployment", "name": target}, "mode": mode}}
+
+
+async def _running_pod(core: CoreV1Api, namespace: str, app: str) -> Any:
+    async def probe() -> Any:
+        pods = (await core.list_namespaced_pod(namespace, label_selector=f"app={app}")).items
+        ready = [p for p in pods if p.status.phase == "Running" and (p.status.container_statuses or [])
+                 and p.status.container_statuses[0].resources is not None]
+        return ready[0] if ready else None
+
+    return await eventually(probe, f"a running {app} pod reporting its resources", timeout=90)
+
+
+async def _cycle_until(reconciler: Reconciler, done: Any, what: str, timeout: float = 120) -> CycleReport:
+    async def probe() -> CycleReport | None:
+        report = await reconciler.cycle()
+        assert not report.errors, report.errors
+        return report if await done(report) else None
+
+    return await eventually(probe, what, timeout=timeout, interval=2.0)
+
+
+async def test_operator_recommends_in_off_and_resizes_in_place_in_auto_then_restores_its_state(
+        e2e_cluster: Cluster, kube_api: ApiClient, namespace: str) -> None:
+    await _install_crds(kube_api)
+    core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
+    await apps.create_namespaced_deployment(namespace, _deployment("web"))
+    before = await _running_pod(core, namespace, "web")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("web", "web", "Off"))
+    settings = OperatorSettings(metrics_interval_seconds=5, namespace=namespace)
+    reconciler = Reconciler(KubeAccess(kube_api), settings)
+
+    async def status_has_samples(report: CycleReport) -> bool:
+        return report.samples > 0
+
+    await _cycle_until(reconciler, status_has_samples, "pod metrics to reach the operator")
+    tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "web")
+    status = tuner["status"]
+    assert status["phase"] == "Recommending" and status["mode"] == "Off"
+    app = status["recommendation"]["containers"][0]
+    assert app["name"] == "app" and app["current"]["cpuMillicores"] == 500
+    assert app["decided"]["cpuMillicores"] == 350, app  # 100m used; a decrease may take 30 % per step
+    assert "SCALE_DOWN_STEP_LIMIT" in app["reasons"]["cpu"]
+    pod = await core.read_namespaced_pod(before.metadata.name, namespace)
+    assert pod.spec.containers[0].resources.requests["cpu"] == "500m", "Off never changes a workload"
+
+    await custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "web", {"spec": {"mode": "Auto"}},
+                                                _content_type="application/merge-patch+json")
+
+    async def resized(report: CycleReport) -> bool:
+        return report.resized_pods > 0
+
+    await _cycle_until(reconciler, resized, "an in-place resize in Auto")
+    pod = await core.read_namespaced_pod(before.metadata.name, namespace)
+    assert pod.metadata.uid == before.metadata.uid, "resized in place, not replaced"
+    assert pod.spec.containers[0].resources.requests["cpu"] == "350m"
+    # memory: peak 40Mi + max(10 %, min(512Mi, peak)) = 80Mi, raised at once; the limit (= request) follows
+    assert pod.spec.containers[0].resources.requests["memory"] == "80Mi"
+    assert pod.spec.containers[0].resources.limits["memory"] == "80Mi"
+    tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "web")
+    assert tuner["status"]["phase"] == "Working"
+    assert tuner["status"]["lastActions"][-1]["what"] == f"resize {before.metadata.name}/app"
+    assert tuner["status"]["lastActions"][-1]["from"].startswith("cpu 500m")
+
+    checkpoint = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "tunercheckpoints", "web")
+    data = json.loads(checkpoint["spec"]["data"])
+    assert data["containers"] == ["app"]
+    seen = reconciler.tuners[(namespace, "web")].tuning.vertical.recommender.coverage.count[0]
+    restarted = Reconciler(KubeAccess(kube_api), settings)
+    report = await restarted.cycle()
+    assert not report.errors, report.errors
+    restored = restarted.tuners[(namespace, "web")].tuning
+    assert restored.vertical.recommender.coverage.count[0] >= seen > 0, "history survives a restart"
+    assert restored.vertical.current_cpu_millicores[0] == 350
+    assert report.resized_pods == 0, "nothing to redo after a restart"
+
+
+async def test_kill_switch_configmap_stops_every_resize(e2e_cluster: Cluster, kube_api: ApiClient,
+                                                        namespace: str) -> None:
+    await _install_crds(kube_api)
+    core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
+    await core.create_namespaced_config_map(namespace, {"metadata": {"name": "rikugame-kill-switch"},
+                                                        "data": {"killSwitch": "true"}})
+    await apps.create_namespaced_deployment(namespace, _deployment("api"))
+    before = await _running_pod(core, namespace, "api")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("api", "api", "Auto"))
+    reconciler = Reconciler(KubeAccess(kube_api), OperatorSettings(namespace=namespace))
+
+    async def decided_a_shrink(report: CycleReport) -> bool:
+        tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "api")
+        containers = tuner.get("status", {}).get("recommendation", {}).get("containers", [])
+        return bool(containers) and containers[0]["decided"]["cpuMillicores"] < 500
+
+    report = await _cycle_until(reconciler, decided_a_shrink, "a decided shrink")
+    assert report.resized_pods == 0
+    tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "api")
+    actuating = next(c for c in tuner["status"]["conditions"] if c["type"] == "Actuating")
+    assert actuating["status"] == "False" and actuating["reason"] == "KillSwitch"
+    pod = await core.read_namespaced_pod(before.metadata.name, namespace)
+    assert pod.spec.containers[0].resources.requests["cpu"] == "500m"
