@@ -320,6 +320,18 @@ class Reconciler:
         report.status_writes += 1
         report.errors.append(f"{ns}/{name}: {message}")
 
+    async def flush_checkpoints(self) -> int:
+        """Write every Tuner's checkpoint now (on shutdown: a graceful stop loses no history)."""
+        written = 0
+        for rt in list(self.tuners.values()):
+            owner = {"metadata": {"name": rt.name, "uid": rt.uid}}
+            try:
+                await self._checkpoint(rt, owner, CycleReport())
+                written += 1
+            except Exception:
+                log.exception("checkpoint of %s/%s not written", rt.namespace, rt.name)
+        return written
+
     async def _checkpoint(self, rt: TunerRuntime, obj: dict[str, Any], report: CycleReport) -> None:
         data = json.dumps(rt.tuning.to_checkpoint(), separators=(",", ":"))
         await self.access.write_checkpoint(rt.namespace, rt.name, obj, data)

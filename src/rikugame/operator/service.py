@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import time
 
 from aiohttp import web
@@ -76,8 +78,12 @@ class OperatorService:
         await web.TCPSite(runner, host, port).start()
         log.info("serving /healthz and /metrics on %s:%d", host, port)
         done = 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
         try:
-            while cycles is None or done < cycles:
+            while (cycles is None or done < cycles) and not stop.is_set():
                 started = time.monotonic()
                 try:
                     report = await self.reconciler.cycle()
@@ -95,6 +101,10 @@ class OperatorService:
                 done += 1
                 if cycles is not None and done >= cycles:
                     break
-                await asyncio.sleep(max(0.0, self.settings.metrics_interval_seconds - (time.monotonic() - started)))
+                wait = max(0.0, self.settings.metrics_interval_seconds - (time.monotonic() - started))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), wait)
         finally:
+            written = await self.reconciler.flush_checkpoints()
+            log.info("stopping: %d checkpoints written", written)
             await runner.cleanup()

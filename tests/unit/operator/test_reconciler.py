@@ -1,0 +1,194 @@
+"""The operator's cycle on an in-memory cluster (pure logic only; the e2e tier runs it on a real one)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from rikugame.errors import ResizeRefused
+from rikugame.operator.reconciler import Reconciler, rfc3339
+from rikugame.operator.settings import OperatorSettings
+
+T0 = 1_780_000_000
+NS = "shop"
+
+
+class FakeCluster:
+    """An in-memory ClusterAccess: one Deployment ``web`` with one pod, metrics set by the test."""
+
+    def __init__(self, mode: str = "Auto") -> None:
+        self.tuners = [{"metadata": {"namespace": NS, "name": "web", "uid": "t1", "generation": 1},
+                        "spec": {"targetRef": {"kind": "Deployment", "name": "web"}, "mode": mode}}]
+        self.pod = {"metadata": {"namespace": NS, "name": "web-1", "uid": "p1",
+                                 "ownerReferences": [{"kind": "ReplicaSet", "name": "web-rs", "controller": True}]},
+                    "spec": {"containers": [{"name": "app", "resources": {
+                        "requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"memory": "256Mi"}}}]},
+                    "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+                               "containerStatuses": [{"name": "app", "restartCount": 0}]}}
+        self.workload = {"spec": {"template": {"spec": {"containers": [{"name": "app"}]}}}}
+        self.metrics: list[dict[str, Any]] | None = []
+        self.statuses: list[dict[str, Any]] = []
+        self.resizes: list[dict[str, Any]] = []
+        self.checkpoints: dict[str, dict[str, Any]] = {}
+        self.refuse: ResizeRefused | None = None
+        self.killed = False
+
+    def usage(self, now: int, cpu: str, memory: str) -> None:
+        self.metrics = [{"metadata": {"namespace": NS, "name": "web-1"}, "timestamp": rfc3339(now),
+                         "containers": [{"name": "app", "usage": {"cpu": cpu, "memory": memory}}]}]
+
+    async def list_tuners(self) -> list[dict[str, Any]]:
+        return copy.deepcopy(self.tuners)
+
+    async def list_pods(self) -> list[dict[str, Any]]:
+        return [copy.deepcopy(self.pod)]
+
+    async def replicaset_owners(self) -> dict[tuple[str, str], tuple[str, str]]:
+        return {(NS, "web-rs"): ("Deployment", "web")}
+
+    async def list_pod_metrics(self) -> list[dict[str, Any]] | None:
+        return copy.deepcopy(self.metrics)
+
+    async def get_workload(self, namespace: str, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        return self.workload if (kind, name) == ("Deployment", "web") else None
+
+    async def read_checkpoint(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.checkpoints.get(name)
+
+    async def write_checkpoint(self, namespace: str, name: str, owner: dict[str, Any], data: str) -> None:
+        self.checkpoints[name] = {"spec": {"data": data}}
+
+    async def patch_tuner_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        self.statuses.append(status)
+
+    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        if self.refuse is not None:
+            raise self.refuse
+        self.resizes.append(patch)
+        for c in patch["spec"]["containers"]:
+            target = next(x for x in self.pod["spec"]["containers"] if x["name"] == c["name"])
+            for section, values in c["resources"].items():
+                target["resources"].setdefault(section, {}).update(values)
+
+    async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
+        pass
+
+    async def kill_switch(self, namespace: str, name: str) -> bool:
+        return self.killed
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = float(T0)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def reconciler(cluster: FakeCluster, clock: Clock) -> Reconciler:
+    return Reconciler(cluster, OperatorSettings(metrics_interval_seconds=60), clock=clock)
+
+
+async def run_minutes(r: Reconciler, cluster: FakeCluster, clock: Clock, minutes: int, cpu: str = "100m",
+                      memory: str = "100Mi") -> None:
+    for _ in range(minutes):
+        clock.now += 60
+        cluster.usage(int(clock.now), cpu, memory)
+        report = await r.cycle()
+        assert not report.errors, report.errors
+
+
+async def test_an_oom_kill_raises_memory_in_the_same_cycle():
+    cluster, clock = FakeCluster(), Clock()
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 3, memory="200Mi")
+    before = len(cluster.resizes)
+    cluster.pod["status"]["containerStatuses"][0].update(
+        {"restartCount": 1, "lastState": {"terminated": {"reason": "OOMKilled", "finishedAt": rfc3339(clock.now)}}})
+    clock.now += 60
+    cluster.usage(int(clock.now), "100m", "200Mi")
+    report = await r.cycle()
+    assert report.oom_kills == 1 and len(cluster.resizes) == before + 1
+    memory = cluster.pod["spec"]["containers"][0]["resources"]["requests"]["memory"]
+    assert memory not in ("256Mi", "200Mi")  # bumped above the killing size
+    again = await r.cycle()
+    assert again.oom_kills == 0, "the same kill (pod uid, container, restart count) is counted once"
+
+
+async def test_missing_metrics_switch_to_emergency_and_nothing_shrinks():
+    cluster, clock = FakeCluster(), Clock()
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 2)
+    cpu_before = cluster.pod["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+    cluster.metrics = None  # metrics.k8s.io stopped answering
+    clock.now += 600
+    report = await r.cycle()
+    assert report.resized_pods == 0
+    assert cluster.statuses[-1]["phase"] == "Emergency"
+    assert cluster.pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] == cpu_before
+
+
+async def test_a_refused_resize_is_not_retried_until_the_wanted_size_changes():
+    cluster, clock = FakeCluster(), Clock()
+    cluster.refuse = ResizeRefused(422, "Infeasible")
+    r = reconciler(cluster, clock)
+    clock.now += 60
+    cluster.usage(int(clock.now), "100m", "100Mi")
+    first = await r.cycle()
+    assert first.refused_resizes == 1
+    second = await r.cycle()
+    assert second.refused_resizes == 0 and second.resized_pods == 0
+    assert "refused" in cluster.statuses[-1]["lastAction"]
+
+
+async def test_off_publishes_and_never_resizes():
+    cluster, clock = FakeCluster(mode="Off"), Clock()
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 3)
+    assert cluster.resizes == []
+    assert cluster.statuses[-1]["phase"] == "Recommending"
+    assert cluster.statuses[-1]["recommendation"]["containers"][0]["decided"]["cpuMillicores"] < 500
+
+
+async def test_an_unchanged_status_is_not_written_again():
+    cluster, clock = FakeCluster(mode="Off"), Clock()
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 2)
+    writes = len(cluster.statuses)
+    report = await r.cycle()  # same minute, same data
+    assert report.status_writes == 0 and len(cluster.statuses) == writes
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"targetRef": {"kind": "Deployment", "name": "web"}, "mode": "Sometimes"}, "invalid spec: mode"),
+    ({"targetRef": {"kind": "Deployment", "name": "gone"}}, "target Deployment/gone not found"),
+])
+async def test_a_bad_tuner_gets_an_error_status_naming_the_problem(spec, message):
+    cluster, clock = FakeCluster(), Clock()
+    cluster.tuners[0]["spec"] = spec
+    report = await reconciler(cluster, clock).cycle()
+    assert cluster.statuses[-1]["phase"] == "Error"
+    assert cluster.statuses[-1]["lastAction"].startswith(message)
+    assert report.errors
+
+
+async def test_a_restart_continues_from_the_checkpoint():
+    cluster, clock = FakeCluster(mode="Off"), Clock()
+    every_minute = OperatorSettings(metrics_interval_seconds=60, checkpoint_interval_seconds=60)
+    first = Reconciler(cluster, every_minute, clock=clock)
+    await run_minutes(first, cluster, clock, 5)
+    count = first.tuners[(NS, "web")].tuning.vertical.recommender.coverage.count[0]
+    second = Reconciler(cluster, every_minute, clock=clock)
+    await run_minutes(second, cluster, clock, 1)
+    assert second.tuners[(NS, "web")].tuning.vertical.recommender.coverage.count[0] == count + 1
+
+
+async def test_flush_writes_every_tuners_checkpoint_now():
+    cluster, clock = FakeCluster(mode="Off"), Clock()
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 3)
+    stored = cluster.checkpoints["web"]["spec"]["data"]
+    written = await r.flush_checkpoints()
+    assert written == 1 and cluster.checkpoints["web"]["spec"]["data"] != stored
