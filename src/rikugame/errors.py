@@ -5,7 +5,8 @@ RikugameError
 ├── InputError         unusable input data (trace file, flags)
 └── AdapterError       a failure talking to an outside system
     ├── KubeAPIError
-    │   └── ResizeRefused
+    │   ├── ResizeRefused
+    │   └── FieldConflict
     └── PrometheusError
 
 Errors are chained with ``raise … from`` so the cause is never lost. Missing data is not an error:
@@ -43,4 +44,12 @@ class ResizeRefused(KubeAPIError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
+        self.message = message
+
+
+class FieldConflict(KubeAPIError):
+    """A server-side apply met fields another field manager owns (e.g. GitOps); not overwritten."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
         self.message = message

@@ -16,7 +16,7 @@ from kubernetes_asyncio.client import ApiClient
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from rikugame.cluster.names import CHECKPOINTS, FIELD_MANAGER, GROUP, TUNERS, VERSION
-from rikugame.errors import ResizeRefused
+from rikugame.errors import FieldConflict, ResizeRefused
 
 APPLY = "application/apply-patch+yaml"
 _WORKLOAD_READERS = {
@@ -138,6 +138,27 @@ class KubeAccess:
                 "source": {"component": "rikugame"}, "firstTimestamp": now, "lastTimestamp": now, "count": 1}
         with contextlib.suppress(ApiException):
             await self.core.create_namespaced_event(involved["namespace"], body)  # type: ignore[arg-type]
+
+    async def list_hpas(self) -> list[dict[str, Any]]:
+        """Every autoscaling/v2 HPA (all namespaces)."""
+        api = client.AutoscalingV2Api(self.api)
+        body = await _json(await api.list_horizontal_pod_autoscaler_for_all_namespaces(_preload_content=False))
+        items: list[dict[str, Any]] = body.get("items", [])
+        return items
+
+    async def apply_hpa(self, namespace: str, name: str, body: dict[str, Any]) -> None:
+        """Server-side apply as field manager rikugame, not forced: another manager's field is a FieldConflict."""
+        api = client.AutoscalingV2Api(self.api)
+        try:
+            await api.patch_namespaced_horizontal_pod_autoscaler(  # type: ignore[call-arg]
+                name, namespace, body, field_manager=FIELD_MANAGER, _content_type=APPLY, _preload_content=False)
+        except ApiException as exc:
+            if exc.status == 409:
+                message = exc.body if isinstance(exc.body, str) else str(exc.reason)
+                with contextlib.suppress(ValueError):
+                    message = json.loads(message).get("message", message)
+                raise FieldConflict(message) from exc
+            raise
 
     async def kill_switch(self, namespace: str, name: str) -> bool:
         """``killSwitch: "true"`` in ConfigMap ``namespace/name`` (absent: off)."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from rikugame.errors import ResizeRefused
+from rikugame.errors import FieldConflict, ResizeRefused
 
-__all__ = ["ClusterAccess", "ResizeRefused"]
+__all__ = ["ClusterAccess", "FieldConflict", "ResizeRefused"]
 
 
 class ClusterAccess(Protocol):
@@ -41,6 +41,12 @@ class ClusterAccess(Protocol):
 
     async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
         """A Kubernetes Event about ``involved`` (best effort)."""
+
+    async def list_hpas(self) -> list[dict[str, Any]]:
+        """Every autoscaling/v2 HPA."""
+
+    async def apply_hpa(self, namespace: str, name: str, body: dict[str, Any]) -> None:
+        """Server-side apply ``body`` as field manager rikugame, never forced; FieldConflict on a conflict."""
 
     async def kill_switch(self, namespace: str, name: str) -> bool:
         """Whether ConfigMap ``namespace/name`` holds ``killSwitch: "true"``."""

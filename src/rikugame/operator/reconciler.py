@@ -22,10 +22,12 @@ from pydantic import ValidationError
 
 from rikugame.core import quantities
 from rikugame.core.checkpoints import CheckpointError
+from rikugame.core.horizontal.hpa import HPASettings
 from rikugame.core.policy import TunerSpec, UpdateMode
 from rikugame.core.samples import UsageSamples
 from rikugame.core.workload import ContainerResources, WorkloadDecision, WorkloadTuning
-from rikugame.operator.access import ClusterAccess, ResizeRefused
+from rikugame.operator.access import ClusterAccess, FieldConflict, ResizeRefused
+from rikugame.operator.hpas import apply_body, hpa_target, keda_owned, settings_of
 from rikugame.operator.pods import (
     OOMKill,
     WorkloadKey,
@@ -82,6 +84,7 @@ class CycleReport:
     oom_kills: int = 0
     status_writes: int = 0
     checkpoint_writes: int = 0
+    hpa_writes: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -128,6 +131,7 @@ class Reconciler:
         pods = await self.access.list_pods()
         rs_owners = await self.access.replicaset_owners()
         metrics = await self.access.list_pod_metrics()
+        hpas = {hpa_target(h): h for h in await self.access.list_hpas()}
         halted = self.settings.kill_switch or await self.access.kill_switch(
             self.settings.namespace, self.settings.kill_switch_configmap)
         pods_by_name = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in pods}
@@ -142,7 +146,7 @@ class Reconciler:
             key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
             live.add(key)
             try:
-                await self._one(obj, now, pods_of, samples, metrics is not None, halted, report, budget_end)
+                await self._one(obj, now, pods_of, samples, hpas, metrics is not None, halted, report, budget_end)
             except Exception as exc:  # one Tuner's failure must not stop the others
                 log.exception("tuner %s/%s failed", *key)
                 report.errors.append(f"{key[0]}/{key[1]}: {exc}")
@@ -154,7 +158,8 @@ class Reconciler:
         return report
 
     async def _one(self, obj: dict[str, Any], now: int, pods_of: Mapping[WorkloadKey, list[dict[str, Any]]],
-                   samples: Mapping[WorkloadKey, list[tuple[str, int, float, float]]], metrics_ok: bool,
+                   samples: Mapping[WorkloadKey, list[tuple[str, int, float, float]]],
+                   hpas: Mapping[WorkloadKey, dict[str, Any]], metrics_ok: bool,
                    halted: bool, report: CycleReport, budget_end: float) -> None:
         meta = obj["metadata"]
         ns, name = meta["namespace"], meta["name"]
@@ -194,12 +199,27 @@ class Reconciler:
             rt.last_metrics = now if metrics_ok and mine else rt.last_metrics
         missing = metrics_ok is False or (rt.last_metrics >= 0 and now - rt.last_metrics
                                            > self.settings.emergency_after_seconds)
+        hpa = hpas.get(key)
+        conditions: list[dict[str, str]] = []
+        replicas: int | None = None
+        if spec.horizontal is not None:
+            replicas = int(workload.get("spec", {}).get("replicas") or workload.get("status", {}).get("replicas") or 0)
+            self._observe_replicas(rt, now, replicas, ready, mine)
+            if hpa is not None and keda_owned(hpa):
+                replicas = None  # no HPA decision: KEDA owns it
+                conditions.append(_condition("HPAManaged", False, "OwnedByKEDA",
+                                             "a KEDA ScaledObject owns this HPA: rikugame leaves it alone", now))
+            elif hpa is not None and (adopted := settings_of(hpa)) is not None:
+                t.set_current_hpa(adopted)
         t.advance(now)
-        decision = t.decide(now, emergency=missing)
+        decision = t.decide(now, replicas=replicas, emergency=missing)
         acted = False
         if decision.actuate and not halted and ready:
             acted = await self._resize(rt, decision, ready, report)
-        await self._publish(rt, decision, now, halted=halted, missing=missing, pods=len(ready), report=report)
+        if decision.hpa is not None and decision.actuate and not halted:
+            conditions += await self._apply_hpa(rt, decision, workload, key, hpa, resized=acted, report=report)
+        await self._publish(rt, decision, now, halted=halted, missing=missing, pods=len(ready), report=report,
+                            extra=conditions)
         due = acted or rt.last_checkpoint < 0 or \
             self.clock() - rt.last_checkpoint >= self.settings.checkpoint_interval_seconds
         if due and time.perf_counter() < budget_end:
@@ -231,6 +251,15 @@ class Reconciler:
         rt = TunerRuntime(key[0], key[1], str(meta.get("uid", "")), generation, spec, tuning)
         self.tuners[key] = rt
         return rt
+
+    def _observe_replicas(self, rt: TunerRuntime, now: int, replicas: int, ready: list[dict[str, Any]],
+                          mine: list[tuple[str, int, float, float]]) -> None:
+        """One minute of the horizontal signal: replicas, ready pods, CPU per ready pod (all containers)."""
+        if not ready or not mine:
+            return
+        latest = max(s[1] for s in mine)
+        cpu = sum(s[2] for s in mine if s[1] == latest and s[2] == s[2])
+        rt.tuning.observe_replicas(now // 60 * 60, replicas, float(len(ready)), cpu / len(ready))
 
     def _record_oom(self, rt: TunerRuntime, kill: OOMKill, report: CycleReport) -> None:
         ident = (kill.pod_uid, kill.container, kill.restart_count)
@@ -280,13 +309,37 @@ class Reconciler:
         rt.tuning.apply(decision, containers=applied, hpa=False)
         return changed
 
+    async def _apply_hpa(self, rt: TunerRuntime, decision: WorkloadDecision, workload: dict[str, Any],
+                         key: WorkloadKey, hpa: dict[str, Any] | None, *, resized: bool,
+                         report: CycleReport) -> list[dict[str, str]]:
+        """Write the HPA settings by server-side apply, unless a resize happened in this step (the HPA divides
+        by spec requests before the kubelet applies them: resize first, co-tune the target next cycle)."""
+        assert decision.hpa is not None
+        if resized:
+            return []
+        if hpa is not None and not decision.hpa.changed():
+            rt.tuning.apply(decision, containers=[], hpa=True)
+            return []
+        name = hpa["metadata"]["name"] if hpa is not None else key[2]
+        body = apply_body(name, rt.namespace, key, workload.get("apiVersion", "apps/v1"), decision.hpa.settings)
+        try:
+            await self.access.apply_hpa(rt.namespace, name, body)
+        except FieldConflict as exc:
+            return [_condition("HPAManaged", False, "FieldConflict", exc.message[:500], decision.now)]
+        rt.tuning.apply(decision, containers=[], hpa=True)
+        report.hpa_writes += 1
+        before, after = decision.hpa.previous, decision.hpa.settings
+        self._action(rt, decision.now, f"hpa {name}", _describe_hpa(before), _describe_hpa(after),
+                     ", ".join(decision.hpa.reasons.describe()))
+        return []
+
     def _action(self, rt: TunerRuntime, now: int, what: str, before: str, after: str, why: str) -> None:
         rt.actions.append({"time": rfc3339(now), "what": what, "from": before, "to": after, "why": why})
         del rt.actions[:-MAX_ACTIONS]
 
     # -- publishing ------------------------------------------------------------------------------------
     async def _publish(self, rt: TunerRuntime, decision: WorkloadDecision, now: int, *, halted: bool,
-                       missing: bool, pods: int, report: CycleReport) -> None:
+                       missing: bool, pods: int, report: CycleReport, extra: list[dict[str, str]]) -> None:
         phase = ("Emergency" if decision.mode is UpdateMode.EMERGENCY else
                  "Recommending" if not decision.actuate else "Working")
         body = decision.status()
@@ -297,6 +350,7 @@ class Reconciler:
                        "KillSwitch" if halted else ("DryRun" if not decision.actuate else "Auto"),
                        "the kill switch stops all actuation" if halted else
                        ("mode Off: recommendations only" if not decision.actuate else "resizing in place"), now),
+            *extra,
         ]
         status = {"observedGeneration": rt.generation, "phase": phase, "mode": rt.spec.mode.value,
                   "target": f"{rt.spec.target_ref.kind}/{rt.spec.target_ref.name}",
@@ -342,6 +396,10 @@ class Reconciler:
 def _describe(r: ContainerResources) -> str:
     return (f"cpu {quantities.format_cpu(r.cpu_request_millicores) if r.cpu_request_millicores >= 0 else '-'}, "
             f"memory {quantities.format_memory(r.memory_request_bytes) if r.memory_request_bytes >= 0 else '-'}")
+
+
+def _describe_hpa(s: HPASettings) -> str:
+    return f"target {s.target_utilization_percent}%, min {s.min_replicas}, max {s.max_replicas}"
 
 
 def _condition(kind: str, ok: bool, reason: str, message: str, now: int) -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from rikugame.errors import ResizeRefused
+from rikugame.errors import FieldConflict, ResizeRefused
 from rikugame.operator.reconciler import Reconciler, rfc3339
 from rikugame.operator.settings import OperatorSettings
 
@@ -34,6 +34,9 @@ class FakeCluster:
         self.checkpoints: dict[str, dict[str, Any]] = {}
         self.refuse: ResizeRefused | None = None
         self.killed = False
+        self.hpas: list[dict[str, Any]] = []
+        self.hpa_writes: list[dict[str, Any]] = []
+        self.conflict = False
 
     def usage(self, now: int, cpu: str, memory: str) -> None:
         self.metrics = [{"metadata": {"namespace": NS, "name": "web-1"}, "timestamp": rfc3339(now),
@@ -74,6 +77,15 @@ class FakeCluster:
 
     async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
         pass
+
+    async def list_hpas(self) -> list[dict[str, Any]]:
+        return copy.deepcopy(self.hpas)
+
+    async def apply_hpa(self, namespace: str, name: str, body: dict[str, Any]) -> None:
+        if self.conflict:
+            raise FieldConflict("Apply failed with 1 conflict: conflict with \"argocd\": .spec.minReplicas")
+        self.hpa_writes.append(body)
+        self.hpas = [body]
 
     async def kill_switch(self, namespace: str, name: str) -> bool:
         return self.killed
@@ -192,3 +204,64 @@ async def test_flush_writes_every_tuners_checkpoint_now():
     stored = cluster.checkpoints["web"]["spec"]["data"]
     written = await r.flush_checkpoints()
     assert written == 1 and cluster.checkpoints["web"]["spec"]["data"] != stored
+
+
+def with_hpa(cluster: FakeCluster) -> FakeCluster:
+    cluster.tuners[0]["spec"]["horizontal"] = {"recommender": "static", "gatheringSeconds": 0,
+                                               "targetUtilizationPercent": 70, "minReplicas": 3}
+    cluster.workload["spec"]["replicas"] = 3
+    return cluster
+
+
+async def test_the_hpa_is_created_by_server_side_apply_but_not_in_the_step_of_a_resize():
+    cluster, clock = with_hpa(FakeCluster()), Clock()
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 1)
+    assert cluster.resizes and cluster.hpa_writes == [], "resize first; the HPA waits for the next step"
+    await run_minutes(r, cluster, clock, 1)
+    assert len(cluster.hpa_writes) == 1
+    spec = cluster.hpa_writes[0]["spec"]
+    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+    assert spec["minReplicas"] == 3
+    assert spec["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+    await run_minutes(r, cluster, clock, 2)
+    assert len(cluster.hpa_writes) == 1, "unchanged settings are not written again"
+
+
+async def test_a_resize_under_an_hpa_co_tunes_its_target_one_step_later():
+    cluster, clock = with_hpa(FakeCluster()), Clock()
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 2)  # resize to 350m, then the HPA at 70 % of 350m
+    assert len(cluster.hpa_writes) == 1
+    resizes = len(cluster.resizes)
+    await run_minutes(r, cluster, clock, 1, cpu="1500m")  # usage jumps: the request rises at once
+    assert len(cluster.resizes) == resizes + 1 and len(cluster.hpa_writes) == 1
+    await run_minutes(r, cluster, clock, 1, cpu="1500m")
+    assert len(cluster.hpa_writes) == 2
+    target = cluster.hpa_writes[-1]["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"]
+    assert target == 65  # 70 % × 350m / the new request would keep the replica count; clipped to 65 %
+    assert "CO_TUNED" in cluster.statuses[-1]["lastActions"][-1]["why"]
+
+
+async def test_a_keda_owned_hpa_is_never_touched():
+    cluster, clock = with_hpa(FakeCluster(mode="Off")), Clock()
+    cluster.tuners[0]["spec"]["mode"] = "Auto"
+    cluster.hpas = [{"metadata": {"namespace": NS, "name": "keda-hpa-web", "ownerReferences": [
+        {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "name": "web"}]},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 1, "maxReplicas": 5,
+                 "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                     "type": "Utilization", "averageUtilization": 50}}}]}}]
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 3)
+    assert cluster.hpa_writes == []
+    managed = next(c for c in cluster.statuses[-1]["conditions"] if c["type"] == "HPAManaged")
+    assert managed["reason"] == "OwnedByKEDA"
+
+
+async def test_a_field_conflict_is_reported_not_overwritten():
+    cluster, clock = with_hpa(FakeCluster(mode="Auto")), Clock()
+    cluster.conflict = True
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 2)
+    managed = next(c for c in cluster.statuses[-1]["conditions"] if c["type"] == "HPAManaged")
+    assert managed["reason"] == "FieldConflict" and "argocd" in managed["message"]
