@@ -174,3 +174,36 @@ async def test_kill_switch_configmap_stops_every_resize(e2e_cluster: Cluster, ku
     assert actuating["status"] == "False" and actuating["reason"] == "KillSwitch"
     pod = await core.read_namespaced_pod(before.metadata.name, namespace)
     assert pod.spec.containers[0].resources.requests["cpu"] == "500m"
+
+
+async def test_operator_creates_the_hpa_by_server_side_apply_and_the_real_controller_scales(
+        e2e_cluster: Cluster, kube_api: ApiClient, namespace: str) -> None:
+    from kubernetes_asyncio.client import AutoscalingV2Api
+
+    await _install_crds(kube_api)
+    apps, custom, autoscaling = AppsV1Api(kube_api), CustomObjectsApi(kube_api), AutoscalingV2Api(kube_api)
+    busy = _deployment("busy")
+    busy["spec"]["template"]["metadata"]["annotations"][USAGE_CPU] = "450m"  # 90 % of the 500m request
+    await apps.create_namespaced_deployment(namespace, busy)
+    await _running_pod(CoreV1Api(kube_api), namespace, "busy")
+    tuner = _tuner("busy", "busy", "Auto")
+    tuner["spec"]["horizontal"] = {"recommender": "static", "gatheringSeconds": 0, "targetUtilizationPercent": 50,
+                                   "minReplicas": 1, "minReplicasFloor": 1, "maxReplicas": 4}
+    tuner["spec"]["vertical"] = {"scaleDownIntervalSeconds": 86400}  # hold requests still after the first step
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, tuner)
+    reconciler = Reconciler(KubeAccess(kube_api), OperatorSettings(namespace=namespace))
+
+    async def hpa_written(report: CycleReport) -> bool:
+        return report.hpa_writes > 0
+
+    await _cycle_until(reconciler, hpa_written, "the operator to apply the HPA")
+    hpa = await autoscaling.read_namespaced_horizontal_pod_autoscaler("busy", namespace)
+    assert hpa.spec.min_replicas == 1
+    assert hpa.spec.metrics[0].resource.target.average_utilization == 50
+    assert any(m.manager == "rikugame" and m.operation == "Apply" for m in hpa.metadata.managed_fields)
+
+    async def scaled_up() -> Any:
+        d = await apps.read_namespaced_deployment("busy", namespace)
+        return d if (d.spec.replicas or 0) > 1 else None
+
+    await eventually(scaled_up, "the real HPA controller to scale the Deployment up", timeout=120, interval=3)
