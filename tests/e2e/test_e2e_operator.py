@@ -207,3 +207,50 @@ async def test_operator_creates_the_hpa_by_server_side_apply_and_the_real_contro
         return d if (d.spec.replicas or 0) > 1 else None
 
     await eventually(scaled_up, "the real HPA controller to scale the Deployment up", timeout=120, interval=3)
+
+
+async def test_a_new_pod_of_a_resized_workload_starts_with_the_decided_resources_from_the_webhook(
+        e2e_cluster: Cluster, kube_api: ApiClient, namespace: str) -> None:
+    import socket
+
+    from rikugame.cluster.certs import serving_certificate
+    from rikugame.operator.service import OperatorService
+    from rikugame.operator.webhook import WebhookTLS
+
+    await _install_crds(kube_api)
+    core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
+    await apps.create_namespaced_deployment(namespace, _deployment("shop"))
+    first = await _running_pod(core, namespace, "shop")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("shop", "shop", "Auto"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = OperatorSettings(namespace=f"{namespace}-operator", webhook_port=port,
+                                webhook_url=f"https://127.0.0.1:{port}/mutate",
+                                webhook_configuration=f"rikugame-{namespace}")
+    cert = serving_certificate(["rikugame-webhook"], ["127.0.0.1"])
+    service = OperatorService(KubeAccess(kube_api), settings)
+    hook = await service._start_webhook("127.0.0.1", WebhookTLS(cert.cert_pem, cert.key_pem, cert.ca_pem))
+    assert hook is not None
+    try:
+        async def resized(report: CycleReport) -> bool:
+            return report.resized_pods > 0
+
+        await _cycle_until(service.reconciler, resized, "an in-place resize")
+        await apps.patch_namespaced_deployment_scale("shop", namespace, {"spec": {"replicas": 2}})
+
+        async def second_pod() -> Any:
+            pods = (await core.list_namespaced_pod(namespace, label_selector="app=shop")).items
+            new = [p for p in pods if p.metadata.uid != first.metadata.uid]
+            return new[0] if new else None
+
+        pod = await eventually(second_pod, "the scale-up's new pod", timeout=60)
+        assert pod.spec.containers[0].resources.requests["cpu"] == "350m", "decided by the webhook, not the template"
+        assert pod.spec.containers[0].resources.requests["memory"] == "80Mi"
+        template = (await apps.read_namespaced_deployment("shop", namespace)).spec.template.spec.containers[0]
+        assert template.resources.requests["cpu"] == "500m", "the pod template itself is not changed"
+    finally:
+        await hook.cleanup()
+        from kubernetes_asyncio.client import AdmissionregistrationV1Api
+
+        await AdmissionregistrationV1Api(kube_api).delete_mutating_webhook_configuration(f"rikugame-{namespace}")

@@ -160,6 +160,13 @@ class KubeAccess:
                 raise FieldConflict(message) from exc
             raise
 
+    async def apply_webhook_configuration(self, body: dict[str, Any]) -> None:
+        """Server-side apply rikugame's MutatingWebhookConfiguration (forced: it is rikugame's own object)."""
+        api = client.AdmissionregistrationV1Api(self.api)
+        await api.patch_mutating_webhook_configuration(  # type: ignore[call-arg]
+            body["metadata"]["name"], body, field_manager=FIELD_MANAGER, force=True, _content_type=APPLY,
+            _preload_content=False)
+
     async def kill_switch(self, namespace: str, name: str) -> bool:
         """``killSwitch: "true"`` in ConfigMap ``namespace/name`` (absent: off)."""
         try:

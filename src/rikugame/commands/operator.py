@@ -18,16 +18,23 @@ async def _serve(kubeconfig: Path | None, settings: OperatorSettings, port: int,
     from kubernetes_asyncio import config
     from kubernetes_asyncio.client import ApiClient
 
+    from rikugame.cluster.certs import serving_certificate
     from rikugame.cluster.kube_access import KubeAccess
     from rikugame.operator.service import OperatorService
+    from rikugame.operator.webhook import WebhookTLS
 
     if kubeconfig is not None:
         api = await config.new_client_from_config(config_file=str(kubeconfig))
     else:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
         api = ApiClient()
+    tls = None
+    if settings.webhook_port is not None:
+        service = f"{settings.webhook_service}.{settings.namespace}.svc"
+        cert = serving_certificate([service, f"{service}.cluster.local"], ["127.0.0.1"])
+        tls = WebhookTLS(cert.cert_pem, cert.key_pem, cert.ca_pem)
     async with api:
-        await OperatorService(KubeAccess(api), settings).run(port=port, cycles=cycles)
+        await OperatorService(KubeAccess(api), settings).run(port=port, cycles=cycles, tls=tls)
 
 
 def operator(
@@ -43,6 +50,11 @@ def operator(
         "--namespace", help="The operator's namespace (kill-switch ConfigMap rikugame-kill-switch).")]
     = "rikugame-system",
     port: Annotated[int, typer.Option("--port", help="Port of /healthz and /metrics.")] = 8080,
+    webhook_port: Annotated[int, typer.Option(
+        "--webhook-port", help="HTTPS port of the mutating webhook (0: no webhook).")] = 8443,
+    webhook_url: Annotated[str | None, typer.Option(
+        "--webhook-url", help="URL the API server reaches the webhook at (default: the rikugame-webhook Service).")]
+    = None,
     cycles: Annotated[int | None, typer.Option("--cycles", help="Stop after this many cycles (tests).")] = None,
 ) -> None:
     """Keep every Tuner's workload right-sized: pod metrics → decision core → in-place resize, status,
@@ -53,7 +65,8 @@ def operator(
         settings = OperatorSettings(
             metrics_interval_seconds=opts.duration("--metrics-interval", metrics_interval),
             checkpoint_interval_seconds=opts.duration("--checkpoint-interval", checkpoint_interval),
-            kill_switch=kill_switch, namespace=namespace)
+            kill_switch=kill_switch, namespace=namespace, webhook_port=webhook_port or None,
+            webhook_url=webhook_url)
         if kubeconfig is not None and not kubeconfig.is_file():
             raise RikugameError(f"--kubeconfig: {kubeconfig} does not exist")
         asyncio.run(_serve(kubeconfig, settings, port, cycles))

@@ -48,5 +48,8 @@ class ClusterAccess(Protocol):
     async def apply_hpa(self, namespace: str, name: str, body: dict[str, Any]) -> None:
         """Server-side apply ``body`` as field manager rikugame, never forced; FieldConflict on a conflict."""
 
+    async def apply_webhook_configuration(self, body: dict[str, Any]) -> None:
+        """Server-side apply rikugame's own MutatingWebhookConfiguration (forced: rikugame owns it)."""
+
     async def kill_switch(self, namespace: str, name: str) -> bool:
         """Whether ConfigMap ``namespace/name`` holds ``killSwitch: "true"``."""

@@ -120,6 +120,8 @@ class Reconciler:
         self.clock = clock
         self.tuners: dict[tuple[str, str], TunerRuntime] = {}
         self.last_cycle_end: float = -1.0
+        self.rs_owners: dict[tuple[str, str], tuple[str, str]] = {}
+        self.halted = False
 
     # -- one cycle -------------------------------------------------------------------------------------
     async def cycle(self) -> CycleReport:
@@ -134,6 +136,7 @@ class Reconciler:
         hpas = {hpa_target(h): h for h in await self.access.list_hpas()}
         halted = self.settings.kill_switch or await self.access.kill_switch(
             self.settings.namespace, self.settings.kill_switch_configmap)
+        self.rs_owners, self.halted = rs_owners, halted
         pods_by_name = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in pods}
         owners = {k: w for k, p in pods_by_name.items() if (w := owner_workload(p, rs_owners)) is not None}
         pods_of: dict[WorkloadKey, list[dict[str, Any]]] = defaultdict(list)
@@ -224,6 +227,20 @@ class Reconciler:
             self.clock() - rt.last_checkpoint >= self.settings.checkpoint_interval_seconds
         if due and time.perf_counter() < budget_end:
             await self._checkpoint(rt, obj, report)
+
+    # -- the webhook's view ------------------------------------------------------------------------------
+    def decided_for(self, workload: WorkloadKey) -> dict[str, ContainerResources] | None:
+        """What pods of ``workload`` should start with: the resources last applied by its Tuner in Auto."""
+        if self.halted:
+            return None
+        for rt in self.tuners.values():
+            ref = rt.spec.target_ref
+            if (rt.namespace, ref.kind, ref.name) == workload and rt.spec.mode is UpdateMode.AUTO:
+                v = rt.tuning.vertical
+                return {name: ContainerResources(int(v.current_cpu_millicores[i]), int(v.current_memory_bytes[i]),
+                                                 int(v.current_cpu_limit[i]), int(v.current_memory_limit[i]))
+                        for i, name in enumerate(rt.tuning.containers)}
+        return None
 
     # -- state -----------------------------------------------------------------------------------------
     async def _runtime(self, obj: dict[str, Any], spec: TunerSpec, containers: list[str],

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import signal
+import ssl
+import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from rikugame.operator.access import ClusterAccess
+from rikugame.operator.pods import owner_workload
 from rikugame.operator.reconciler import CycleReport, Reconciler
 from rikugame.operator.settings import OperatorSettings
+from rikugame.operator.webhook import WebhookTLS, review_response, webhook_configuration
 
 log = logging.getLogger("rikugame.operator")
 
@@ -52,6 +59,7 @@ class OperatorService:
 
     def __init__(self, access: ClusterAccess, settings: OperatorSettings) -> None:
         self.settings = settings
+        self.access = access
         self.reconciler = Reconciler(access, settings)
         self.metrics = OperatorMetrics()
         self.last_success = time.monotonic()
@@ -68,8 +76,45 @@ class OperatorService:
         return web.Response(body=generate_latest(self.metrics.registry),
                             headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    async def run(self, *, host: str = "0.0.0.0", port: int = 8080, cycles: int | None = None) -> None:
-        """Serve and loop (``cycles``: stop after that many, for tests)."""
+    async def _mutate(self, request: web.Request) -> web.Response:
+        review = await request.json()
+        pod = (review.get("request") or {}).get("object") or {}
+        meta = pod.setdefault("metadata", {})
+        meta.setdefault("namespace", (review.get("request") or {}).get("namespace", ""))
+        workload = owner_workload(pod, self.reconciler.rs_owners)
+        answer = review_response(review, workload, self.reconciler.decided_for)
+        if "patch" in answer["response"]:
+            self.metrics.actions.labels("admitted").inc()
+        return web.json_response(answer)
+
+    async def _start_webhook(self, host: str, tls: WebhookTLS | None) -> web.AppRunner | None:
+        s = self.settings
+        if s.webhook_port is None or tls is None:
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            cert_file, key_file = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
+            cert_file.write_bytes(tls.cert_pem)
+            key_file.write_bytes(tls.key_pem)
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(cert_file, key_file)
+        app = web.Application()
+        app.router.add_post("/mutate", self._mutate)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, host, s.webhook_port, ssl_context=context).start()
+        client_config: dict[str, Any] = {"caBundle": base64.b64encode(tls.ca_pem).decode()}
+        if s.webhook_url:
+            client_config["url"] = s.webhook_url
+        else:
+            client_config["service"] = {"namespace": s.namespace, "name": s.webhook_service, "path": "/mutate",
+                                        "port": 443}
+        await self.access.apply_webhook_configuration(webhook_configuration(s, client_config))
+        log.info("serving the mutating webhook on %s:%d", host, s.webhook_port)
+        return runner
+
+    async def run(self, *, host: str = "0.0.0.0", port: int = 8080, cycles: int | None = None,
+                  tls: WebhookTLS | None = None) -> None:
+        """Serve and loop (``cycles``: stop after that many, for tests; ``tls``: serve the webhook)."""
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
@@ -77,6 +122,7 @@ class OperatorService:
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         log.info("serving /healthz and /metrics on %s:%d", host, port)
+        hook = await self._start_webhook(host, tls)
         done = 0
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -108,3 +154,5 @@ class OperatorService:
             written = await self.reconciler.flush_checkpoints()
             log.info("stopping: %d checkpoints written", written)
             await runner.cleanup()
+            if hook is not None:
+                await hook.cleanup()

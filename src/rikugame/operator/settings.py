@@ -23,3 +23,11 @@ class OperatorSettings:
     """The operator's own namespace (kill-switch ConfigMap, Lease)."""
     checkpoint_budget_seconds: float = 10.0
     """Time budget per cycle for checkpoint writes; the rest wait for the next cycle."""
+    webhook_port: int | None = 8443
+    """HTTPS port of the mutating webhook (None: no webhook)."""
+    webhook_url: str | None = None
+    """Reach the webhook at this URL (out of cluster, tests) instead of the Service ``webhook_service``."""
+    webhook_service: str = "rikugame-webhook"
+    """The Service (in ``namespace``) in front of the operator's webhook port."""
+    webhook_configuration: str = "rikugame"
+    """Name of the MutatingWebhookConfiguration the operator keeps (caBundle included)."""
