@@ -14,7 +14,8 @@ from rikugame.errors import RikugameError
 from rikugame.operator.settings import OperatorSettings
 
 
-async def _serve(kubeconfig: Path | None, settings: OperatorSettings, port: int, cycles: int | None) -> None:
+async def _serve(kubeconfig: Path | None, settings: OperatorSettings, port: int, cycles: int | None,
+                 leader_election: bool) -> None:
     from kubernetes_asyncio import config
     from kubernetes_asyncio.client import ApiClient
 
@@ -33,8 +34,17 @@ async def _serve(kubeconfig: Path | None, settings: OperatorSettings, port: int,
         service = f"{settings.webhook_service}.{settings.namespace}.svc"
         cert = serving_certificate([service, f"{service}.cluster.local"], ["127.0.0.1"])
         tls = WebhookTLS(cert.cert_pem, cert.key_pem, cert.ca_pem)
+    election = None
+    if leader_election:
+        import os
+        import socket
+
+        from rikugame.cluster.lease import LeaseLock
+
+        identity = os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+        election = LeaseLock(api, settings.namespace, "rikugame-operator", identity)
     async with api:
-        await OperatorService(KubeAccess(api), settings).run(port=port, cycles=cycles, tls=tls)
+        await OperatorService(KubeAccess(api), settings, election).run(port=port, cycles=cycles, tls=tls)
 
 
 def operator(
@@ -56,6 +66,9 @@ def operator(
         "--webhook-url", help="URL the API server reaches the webhook at (default: the rikugame-webhook Service).")]
     = None,
     cycles: Annotated[int | None, typer.Option("--cycles", help="Stop after this many cycles (tests).")] = None,
+    leader_election: Annotated[bool, typer.Option(
+        "--leader-election/--no-leader-election",
+        help="Only the holder of the Lease rikugame-operator (in --namespace) acts; others stand by.")] = True,
 ) -> None:
     """Keep every Tuner's workload right-sized: pod metrics → decision core → in-place resize, status,
     checkpoints."""
@@ -69,7 +82,7 @@ def operator(
             webhook_url=webhook_url)
         if kubeconfig is not None and not kubeconfig.is_file():
             raise RikugameError(f"--kubeconfig: {kubeconfig} does not exist")
-        asyncio.run(_serve(kubeconfig, settings, port, cycles))
+        asyncio.run(_serve(kubeconfig, settings, port, cycles, leader_election))
     except RikugameError as exc:
         raise opts.fail(str(exc)) from exc
     except KeyboardInterrupt:

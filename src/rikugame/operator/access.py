@@ -6,7 +6,19 @@ from typing import Any, Protocol
 
 from rikugame.errors import FieldConflict, ResizeRefused
 
-__all__ = ["ClusterAccess", "FieldConflict", "ResizeRefused"]
+__all__ = ["ClusterAccess", "FieldConflict", "LeaderElection", "ResizeRefused"]
+
+
+class LeaderElection(Protocol):
+    """A lock only one replica holds at a time (a coordination.k8s.io Lease)."""
+
+    duration_seconds: int
+
+    async def acquire_or_renew(self) -> bool:
+        """True when this replica holds the lock after the call."""
+
+    async def release(self) -> None:
+        """Give the lock up now."""
 
 
 class ClusterAccess(Protocol):

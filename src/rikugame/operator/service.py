@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from rikugame.operator.access import ClusterAccess
+from rikugame.operator.access import ClusterAccess, LeaderElection
 from rikugame.operator.pods import owner_workload
 from rikugame.operator.reconciler import CycleReport, Reconciler
 from rikugame.operator.settings import OperatorSettings
@@ -39,6 +39,7 @@ class OperatorMetrics:
         self.errors = Counter("rikugame_errors", "Errors of a Tuner's reconcile.", registry=r)
         self.writes = Counter("rikugame_writes", "Writes to the API server by kind.", ["kind"], registry=r)
         self.samples = Counter("rikugame_samples", "Usage samples fed to the decision core.", registry=r)
+        self.leader = Gauge("rikugame_leader", "1 while this replica holds the Lease.", registry=r)
 
     def record(self, report: CycleReport) -> None:
         """Account one cycle."""
@@ -57,12 +58,34 @@ class OperatorMetrics:
 class OperatorService:
     """Runs ``Reconciler.cycle`` every ``metrics_interval_seconds`` and serves health and metrics."""
 
-    def __init__(self, access: ClusterAccess, settings: OperatorSettings) -> None:
+    def __init__(self, access: ClusterAccess, settings: OperatorSettings,
+                 election: LeaderElection | None = None) -> None:
         self.settings = settings
         self.access = access
+        self.election = election
+        self.leader = election is None
         self.reconciler = Reconciler(access, settings)
         self.metrics = OperatorMetrics()
         self.last_success = time.monotonic()
+
+    async def keep_leadership(self, stop: asyncio.Event) -> None:
+        """Acquire or renew the Lease every third of its duration; a replica that loses it forgets its
+        in-memory state (the next leader, maybe this one again, starts from the checkpoints)."""
+        assert self.election is not None
+        while not stop.is_set():
+            try:
+                leader = await self.election.acquire_or_renew()
+            except Exception:
+                log.exception("lease renewal failed")
+                leader = False
+            if leader != self.leader:
+                log.info("leadership %s", "acquired" if leader else "lost")
+                if not leader:
+                    self.reconciler.tuners.clear()
+                self.leader = leader
+                self.metrics.leader.set(1 if leader else 0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.election.duration_seconds / 3)
 
     def healthy(self) -> bool:
         """False when no cycle has completed for three intervals (the loop stalled)."""
@@ -128,9 +151,15 @@ class OperatorService:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        renewer = asyncio.create_task(self.keep_leadership(stop)) if self.election is not None else None
         try:
             while (cycles is None or done < cycles) and not stop.is_set():
                 started = time.monotonic()
+                if not self.leader:  # a standby serves the webhook and waits for the Lease
+                    self.last_success = time.monotonic()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), 1.0)
+                    continue
                 try:
                     report = await self.reconciler.cycle()
                 except Exception:
@@ -151,8 +180,13 @@ class OperatorService:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), wait)
         finally:
-            written = await self.reconciler.flush_checkpoints()
+            stop.set()
+            written = await self.reconciler.flush_checkpoints() if self.leader else 0
             log.info("stopping: %d checkpoints written", written)
+            if renewer is not None:
+                await renewer
+                if self.leader and self.election is not None:
+                    await self.election.release()
             await runner.cleanup()
             if hook is not None:
                 await hook.cleanup()
