@@ -53,7 +53,7 @@ def operator(
     metrics_interval: Annotated[str, typer.Option(
         "--metrics-interval", help="How often pod metrics are read and every Tuner decided, e.g. 60s.")] = "60s",
     checkpoint_interval: Annotated[str, typer.Option(
-        "--checkpoint-interval", help="How often each Tuner's state is written to its TunerCheckpoint.")] = "10m",
+        "--checkpoint-interval", help="How often each Tuner's state is written to its TunerCheckpoint.")] = "1h",
     kill_switch: Annotated[bool, typer.Option(
         "--kill-switch", help="Decide and publish, never change a workload.")] = False,
     namespace: Annotated[str, typer.Option(

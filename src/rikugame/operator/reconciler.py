@@ -373,8 +373,12 @@ class Reconciler:
                   "target": f"{rt.spec.target_ref.kind}/{rt.spec.target_ref.name}",
                   "lastAction": rt.actions[-1]["what"] if rt.actions else "none",
                   "recommendation": body, "lastActions": list(rt.actions), "conditions": conditions}
+        # Written when something a reader acts on changes (decided values, reasons, phase, conditions,
+        # actions), not when only the raw recommendation drifts with each sample: ≤ 1 write per hour and
+        # workload in steady state, and watchers of Tuners are not woken every minute.
         comparable = {k: v for k, v in status.items() if k != "recommendation"} | {
-            "containers": body["containers"], "hpa": body.get("hpa")}
+            "containers": [{k: c[k] for k in ("name", "current", "decided", "reasons")} for c in body["containers"]],
+            "hpa": {k: v for k, v in (body.get("hpa") or {}).items() if k != "explanation"}}
         if rt.published is not None and _strip_times(rt.published) == _strip_times(comparable):
             return
         previous = rt.published

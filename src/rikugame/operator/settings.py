@@ -11,8 +11,9 @@ class OperatorSettings:
 
     metrics_interval_seconds: int = 60
     """One metrics.k8s.io list (all pods) per interval, then one decision pass over every Tuner."""
-    checkpoint_interval_seconds: int = 600
-    """How often each Tuner's state is written to its TunerCheckpoint (a restart loses at most this)."""
+    checkpoint_interval_seconds: int = 3600
+    """How often each Tuner's state is written to its TunerCheckpoint: a crash loses at most this much
+    history (a graceful stop or handover writes every checkpoint first); one write per Tuner per hour."""
     emergency_after_seconds: int = 300
     """Without metrics for a Tuner's pods this long, it behaves as Emergency (nothing shrinks)."""
     kill_switch: bool = False
