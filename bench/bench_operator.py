@@ -28,7 +28,7 @@ from kubernetes_asyncio.config import new_client_from_config
 
 from kubeharness.binaries import binaries_dir
 from kubeharness.cluster import Cluster
-from kubeharness.kwok import USAGE_CPU, USAGE_MEMORY
+from kubeharness.kwok import USAGE_CPU, USAGE_MEMORY, node_manifest
 from rikugame.cluster.kube_access import KubeAccess
 from rikugame.cluster.names import GROUP, TUNERS, VERSION
 from rikugame.operator.reconciler import Reconciler
@@ -113,7 +113,8 @@ async def setup(kubeconfig: Path, tuners: int) -> None:
             running = sum(1 for p in pods if p.status.phase == "Running")
             if running >= tuners:
                 break
-            await asyncio.sleep(3)
+            print(f"  {running}/{tuners} pods running", flush=True)
+            await asyncio.sleep(5)
         print(f"{running} pods running after {time.perf_counter() - started:.0f} s", flush=True)
 
 
@@ -159,6 +160,10 @@ def main() -> None:
     try:
         cluster.start_api()
         cluster.start_e2e()
+        # The harness's 3 nodes hold 110 pods each: add big kwok nodes for the fleet.
+        for i in range(3):
+            node = node_manifest(f"bench-node-{i}", cpu="2000", memory="8Ti", pods=str(args.tuners))
+            cluster.kube.create("/api/v1/nodes", node)
         asyncio.run(setup(cluster.kubeconfig, args.tuners))
         time.sleep(25)  # metrics-server: two scrapes of every pod
         asyncio.run(measure(cluster.kubeconfig, args.tuners, args.cycles))

@@ -93,10 +93,11 @@ def backtest(
 
 def _register_optional_commands() -> None:
     """Commands whose modules live with their front end (recommend, operator, manifests)."""
-    from rikugame.commands import operator, recommend
+    from rikugame.commands import operator, persist, recommend
 
     app.command(name="recommend")(recommend.recommend)
     app.command(name="operator")(operator.operator)
+    app.command(name="persist")(persist.persist)
 
 
 _register_optional_commands()

@@ -19,6 +19,7 @@ from kubeharness.cluster import Cluster
 from kubeharness.kwok import USAGE_CPU, USAGE_MEMORY
 from rikugame.cluster.kube_access import KubeAccess
 from rikugame.cluster.names import GROUP, TUNERS, VERSION
+from rikugame.commands.persist import _persist
 from rikugame.operator.reconciler import CycleReport, Reconciler
 from rikugame.operator.settings import OperatorSettings
 
@@ -149,6 +150,11 @@ async def test_operator_recommends_in_off_and_resizes_in_place_in_auto_then_rest
     assert restored.vertical.recommender.coverage.count[0] >= seen > 0, "history survives a restart"
     assert restored.vertical.current_cpu_millicores[0] == 350
     assert report.resized_pods == 0, "nothing to redo after a restart"
+
+    message = await _persist(e2e_cluster.kubeconfig, namespace, "web", dry_run=False)
+    assert message.startswith("patched Deployment/web")
+    template = (await apps.read_namespaced_deployment("web", namespace)).spec.template.spec.containers[0]
+    assert template.resources.requests["cpu"] == "350m", "persist wrote the decision into the pod template"
 
 
 async def test_kill_switch_configmap_stops_every_resize(e2e_cluster: Cluster, kube_api: ApiClient,
