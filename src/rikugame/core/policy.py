@@ -11,9 +11,10 @@ was backtested with (``presets``): 6 h / 30 % for ``rikugame``, Tortoise's 1 h /
 from __future__ import annotations
 
 import enum
+import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from rikugame.core import presets, quantities
@@ -53,20 +54,34 @@ class LimitPolicy(enum.StrEnum):
     """No limit (CPU default: avoids CFS throttling)."""
 
 
+def _int_as_text(value: object) -> object:
+    """A quantity may be written as a plain integer (``maxCpu: 2``), as Kubernetes allows (int-or-string)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _quantity_text(value: str) -> None:
+    if not _QUANTITY.fullmatch(value):
+        raise ValueError(f"not a non-negative Kubernetes quantity: {value!r}")
+
+
 def _cpu_quantity(value: str) -> str:
+    _quantity_text(value)
     quantities.cpu_millicores(value)
     return value
 
 
 def _memory_quantity(value: str) -> str:
+    _quantity_text(value)
     quantities.memory_bytes(value)
     return value
 
 
-CPUQuantity = Annotated[str, AfterValidator(_cpu_quantity),
-                        Field(json_schema_extra={"x-kubernetes-int-or-string": True})]
-MemoryQuantity = Annotated[str, AfterValidator(_memory_quantity),
-                           Field(json_schema_extra={"x-kubernetes-int-or-string": True})]
+_QUANTITY = re.compile(quantities.QUANTITY_PATTERN)
+_QUANTITY_SCHEMA = {"x-kubernetes-int-or-string": True, "pattern": quantities.QUANTITY_PATTERN}
+CPUQuantity = Annotated[str, BeforeValidator(_int_as_text), AfterValidator(_cpu_quantity),
+                        Field(json_schema_extra=_QUANTITY_SCHEMA)]
+MemoryQuantity = Annotated[str, BeforeValidator(_int_as_text), AfterValidator(_memory_quantity),
+                           Field(json_schema_extra=_QUANTITY_SCHEMA)]
 
 
 class _Model(BaseModel):
@@ -207,6 +222,21 @@ class TunerSpec(_Model):
         if self.recommender_settings is not None and self.recommender_settings.name != self.recommender:
             raise ValueError(f"recommenderSettings.name {self.recommender_settings.name!r} must equal recommender "
                              f"{self.recommender!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _no_horizontal_for_daemonsets(self) -> TunerSpec:
+        if self.horizontal is not None and self.target_ref.kind == "DaemonSet":
+            raise ValueError("horizontal must be unset when targetRef.kind is DaemonSet (a DaemonSet has no "
+                             "replicas to scale)")
+        return self
+
+    @model_validator(mode="after")
+    def _container_names_unique(self) -> TunerSpec:
+        names = [c.name for c in self.containers]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"containers: name repeats: {', '.join(repeated)}")
         return self
 
     def recommender_kwargs(self) -> dict[str, Any]:
