@@ -93,9 +93,10 @@ def backtest(
 
 def _register_optional_commands() -> None:
     """Commands whose modules live with their front end (recommend, operator, manifests)."""
-    from rikugame.commands import recommend
+    from rikugame.commands import manifests, recommend
 
     app.command(name="recommend")(recommend.recommend)
+    app.command(name="manifests")(manifests.manifests)
 
 
 _register_optional_commands()

@@ -77,11 +77,15 @@ def _memory_quantity(value: str) -> str:
 
 
 _QUANTITY = re.compile(quantities.QUANTITY_PATTERN)
-_QUANTITY_SCHEMA = {"x-kubernetes-int-or-string": True, "pattern": quantities.QUANTITY_PATTERN}
+QUANTITY_MAX_CHARS = 32
+MAX_CONTAINERS = 32
+"""Per-container overrides a Tuner may list (bounds the CRD's validation cost)."""
+_QUANTITY_SCHEMA = {"x-kubernetes-int-or-string": True, "pattern": quantities.QUANTITY_PATTERN, "minimum": 0}
+# maxLength bounds the cost of the CRD's CEL quantity comparisons (the API server refuses unbounded ones).
 CPUQuantity = Annotated[str, BeforeValidator(_int_as_text), AfterValidator(_cpu_quantity),
-                        Field(json_schema_extra=_QUANTITY_SCHEMA)]
+                        Field(max_length=QUANTITY_MAX_CHARS, json_schema_extra=_QUANTITY_SCHEMA)]
 MemoryQuantity = Annotated[str, BeforeValidator(_int_as_text), AfterValidator(_memory_quantity),
-                           Field(json_schema_extra=_QUANTITY_SCHEMA)]
+                           Field(max_length=QUANTITY_MAX_CHARS, json_schema_extra=_QUANTITY_SCHEMA)]
 
 
 class _Model(BaseModel):
@@ -186,7 +190,7 @@ class Limits(_Model):
 class ContainerPolicy(_Model):
     """Per-container overrides."""
 
-    name: str = Field(min_length=1, description="Container name.")
+    name: str = Field(min_length=1, max_length=63, description="Container name.")
     cpu: ResourceMode = Field(ResourceMode.VERTICAL, description="How CPU is tuned.")
     memory: ResourceMode = Field(ResourceMode.VERTICAL, description="How memory is tuned.")
     bounds: ResourceBounds | None = Field(None, description="Bounds for this container only.")
@@ -195,9 +199,9 @@ class ContainerPolicy(_Model):
 class TargetRef(_Model):
     """The workload a Tuner tunes."""
 
-    api_version: str = Field("apps/v1", description="API version of the workload.")
-    kind: str = Field("Deployment", min_length=1, description="Kind: Deployment, StatefulSet, …")
-    name: str = Field(min_length=1, description="Name of the workload in the Tuner's namespace.")
+    api_version: str = Field("apps/v1", min_length=1, max_length=253, description="API version of the workload.")
+    kind: str = Field("Deployment", min_length=1, max_length=63, description="Kind: Deployment, StatefulSet, …")
+    name: str = Field(min_length=1, max_length=253, description="Name of the workload in the Tuner's namespace.")
 
 
 class TunerSpec(_Model):
@@ -205,11 +209,11 @@ class TunerSpec(_Model):
 
     target_ref: TargetRef
     mode: UpdateMode = Field(UpdateMode.OFF, description="Off (dry run), Auto, or Emergency.")
-    recommender: str = Field("rikugame", min_length=1, description="Recommender name.")
+    recommender: str = Field("rikugame", min_length=1, max_length=63, description="Recommender name.")
     recommender_settings: RecommenderSettings | None = Field(
         None, description="Knobs of the recommender (``name`` must equal ``recommender``); unset: its "
                           "backtested defaults.")
-    containers: list[ContainerPolicy] = Field(default_factory=list,
+    containers: list[ContainerPolicy] = Field(default_factory=list, max_length=MAX_CONTAINERS,
                                               description="Per-container overrides.")
     bounds: ResourceBounds = Field(default_factory=ResourceBounds)
     vertical: VerticalGuardrails = Field(default_factory=VerticalGuardrails)
