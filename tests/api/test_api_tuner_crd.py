@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,53 +17,17 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from kubeharness.binaries import binaries_dir
 from kubeharness.cluster import Cluster
+from kubeharness.kubectl import kubectl
 from rikugame.core.policy import TunerSpec
 from rikugame.core.tuner_checkpoint import TunerCheckpointSpec, checkpoint_spec
 from rikugame.core.tuner_status import Phase, TunerStatus, actions_of, record_actions, status_from_decision
 from rikugame.core.workload import ContainerResources, WorkloadTuning
-from rikugame.manifests.crds import tuner_checkpoint_crd, tuner_crd
-from rikugame.manifests.render import to_yaml
 
 pytestmark = pytest.mark.api
 
-API = "/apis/rikugame.dev/v1alpha1"
+API = "/apis/rikugame.dev/v1alpha1"  # as conftest.TUNERS_API
 TAGS = {"rikugame", "vpa", "tortoise", "krr-simple", "window"}
-
-
-def kubectl(cluster: Cluster, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the harness's kubectl as the admin; raises with its stderr when it fails."""
-    binary = binaries_dir() / "kubectl"
-    if not binary.exists():
-        pytest.fail(f"{binary} missing: run tools/build-k8s (it builds kubectl into the cached bin/)")
-    done = subprocess.run([str(binary), f"--kubeconfig={cluster.kubeconfig}", *args], input=stdin,
-                          capture_output=True, text=True, timeout=60, check=False)
-    if done.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {done.stderr}")
-    return done
-
-
-@pytest.fixture(scope="module")
-def crds(k8s_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The generated CRDs, applied with kubectl from `rikugame manifests` YAML and Established."""
-    path = tmp_path_factory.mktemp("crds") / "crds.yaml"
-    path.write_text(to_yaml([tuner_crd(), tuner_checkpoint_crd()]))
-    kubectl(k8s_cluster, "apply", "--server-side", "-f", str(path))
-    kubectl(k8s_cluster, "wait", "--for=condition=Established", "--timeout=30s",
-            "crd/tuners.rikugame.dev", "crd/tunercheckpoints.rikugame.dev")
-    # Discovery of a new group can lag Established by a moment.
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            k8s_cluster.kube.get(f"{API}/tuners")
-            break
-        except httpx.HTTPStatusError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-    yield path
-    kubectl(k8s_cluster, "delete", "--wait=false", "-f", str(path))
 
 
 def tuner(name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -227,11 +188,11 @@ def test_printer_columns_and_a_status_from_the_core_through_the_status_subresour
     assert TunerStatus.model_validate(patched["status"]) == status
     assert patched["metadata"]["generation"] == created["metadata"]["generation"], "status writes keep generation"
 
-    out = kubectl(k8s_cluster, "get", "tuners", "-n", namespace).stdout.splitlines()
+    out = kubectl(k8s_cluster, "get", "tuners", "-n", namespace).splitlines()
     assert re.split(r"\s{2,}", out[0].strip()) == ["NAME", "MODE", "TARGET", "PHASE", "LAST ACTION", "AGE"]
     assert re.split(r"\s{2,}", out[1].strip())[:5] == ["web", "Auto", "Deployment/web", "Working",
                                                        status.last_action]
-    short = kubectl(k8s_cluster, "get", "tuner", "web", "-n", namespace, "-o", "jsonpath={.status.phase}").stdout
+    short = kubectl(k8s_cluster, "get", "tuner", "web", "-n", namespace, "-o", "jsonpath={.status.phase}")
     assert short == "Working", "the short name `tuner` resolves"
 
 
