@@ -18,6 +18,7 @@ import pytest
 from pydantic import ValidationError
 
 from kubeharness.cluster import Cluster
+from kubeharness.errors import HarnessError
 from kubeharness.kubectl import kubectl
 from rikugame.core.policy import TunerSpec
 from rikugame.core.tuner_checkpoint import TunerCheckpointSpec, checkpoint_spec
@@ -226,3 +227,16 @@ def test_a_30_kb_workload_checkpoint_round_trips_through_a_tunercheckpoint_byte_
     assert restored.decide(now, replicas=3).status() == tuning.decide(now, replicas=3).status()
     fields = json.dumps(read["metadata"]["managedFields"])
     assert len(fields) < 1000, "server-side apply tracks spec.data as one field, not the checkpoint's tree"
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"targetRef": ref(), "bounds": {"minCpu": "4", "maxCpu": "2"}}, "spec.bounds.minCpu"),
+    ({"targetRef": ref(), "bogus": 1}, 'unknown field "spec.bogus"'),
+], ids=["cel-rule", "unknown-field"])
+def test_kubectl_apply_of_an_invalid_tuner_fails_naming_the_field(
+        k8s_cluster: Cluster, namespace: str, crds: Path, tmp_path: Path, spec: dict[str, Any], message: str) -> None:
+    path = tmp_path / "tuner.yaml"
+    path.write_text(json.dumps({**tuner("web", spec), "metadata": {"name": "web", "namespace": namespace}}))
+    with pytest.raises(HarnessError) as failed:
+        kubectl(k8s_cluster, "apply", "-f", str(path))
+    assert message in str(failed.value)
