@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,8 @@ import typer
 from rikugame.commands.options import fail
 from rikugame.manifests.install import DEFAULT_IMAGE, DEFAULT_NAMESPACE, install_objects
 from rikugame.manifests.render import kustomize_files, to_yaml
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def write_base(directory: Path, namespace: str, image: str) -> list[Path]:
@@ -33,8 +36,9 @@ def manifests(
 ) -> None:
     """Print the CRDs (generated from the pydantic models), RBAC, the operator Deployment, Service and
     webhook configuration as one multi-document YAML."""
-    if not namespace:
-        raise fail("--namespace must not be empty")
+    if not _DNS_LABEL.fullmatch(namespace):
+        raise fail(f"--namespace: {namespace!r} is not a namespace name (lower-case letters, digits and '-', "
+                   f"at most 63)")
     if write is None:
         typer.echo(to_yaml(install_objects(namespace, image)), nl=False)
         return

@@ -20,8 +20,8 @@ VERSION = "v1alpha1"
 def model_schema(model: type[BaseModel], *, keep_defaults: bool = True) -> Schema:
     """The structural schema of ``model`` with its CEL rules and list-map markers."""
     raw = model.model_json_schema(by_alias=True, mode="validation")
-    rules = cel.rules_for if keep_defaults or model is not TunerStatus else (lambda _name: [])
-    return with_list_maps(structural(raw, rules_for=rules, root_name=model.__name__, keep_defaults=keep_defaults))
+    return with_list_maps(structural(raw, rules_for=cel.rules_for, root_name=model.__name__,
+                                     keep_defaults=keep_defaults))
 
 
 def _crd(plural: str, kind: str, short_names: list[str], schema: Schema, *, status: bool,

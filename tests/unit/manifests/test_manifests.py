@@ -168,3 +168,10 @@ def test_cluster_role_grants_no_delete_and_no_secrets_cluster_wide():
     assert not any("secrets" in rule["resources"] for rule in role["rules"])
     webhook_rule = next(r for r in role["rules"] if r["resources"] == ["mutatingwebhookconfigurations"])
     assert webhook_rule["resourceNames"] == ["rikugame"]
+
+
+@pytest.mark.parametrize("namespace", ["", "Rikugame", "a_b", "x" * 64])
+def test_manifests_command_refuses_a_namespace_kubernetes_would_refuse(namespace: str):
+    result = CliRunner().invoke(app, ["manifests", "--namespace", namespace])
+    assert result.exit_code == 2
+    assert "--namespace" in result.output
