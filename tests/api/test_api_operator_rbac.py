@@ -23,6 +23,7 @@ from rikugame.manifests.install import (
     WEBHOOK_SECRET,
     cluster_role_rules,
     install_objects,
+    mutating_webhook,
     namespace_role_rules,
 )
 from rikugame.manifests.render import to_yaml
@@ -173,3 +174,18 @@ def test_generated_service_account_may_use_every_operator_verb_and_nothing_else(
     }
     codes = {what: _status(call) for what, call in refused.items()}
     assert codes == dict.fromkeys(refused, 403)
+
+    # Its own webhook configuration: deploy/ creates it (creating is not granted), the operator server-side
+    # applies it (caBundle, clientConfig) under its field manager.
+    hook = mutating_webhook(op_ns)
+    hook_path = f"/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/{NAME}"
+    apply = {"content_type": "application/apply-patch+yaml", "params": {"fieldManager": "rikugame", "force": "true"}}
+    assert _status(lambda: client.request("PATCH", hook_path, hook, **apply)) == 403, "creating it is not granted"
+    admin.request("PATCH", hook_path, hook, content_type="application/apply-patch+yaml",
+                  params={"fieldManager": "kubectl"})
+    try:
+        ca = {**hook["webhooks"][0], "clientConfig": {**hook["webhooks"][0]["clientConfig"], "caBundle": "Y2E="}}
+        client.request("PATCH", hook_path, {**hook, "webhooks": [ca]}, **apply)
+        assert client.get(hook_path)["webhooks"][0]["clientConfig"]["caBundle"] == "Y2E="
+    finally:
+        admin.delete(hook_path)

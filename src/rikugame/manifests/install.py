@@ -14,10 +14,11 @@ DEFAULT_NAMESPACE = "rikugame-system"
 DEFAULT_IMAGE = f"rikugame:{__version__}"
 METRICS_PORT = 8080
 WEBHOOK_PORT = 8443
-WEBHOOK_PATH = "/mutate-pods"
+WEBHOOK_PATH = "/mutate"
+WEBHOOK_SERVICE = "rikugame-webhook"
 WEBHOOK_SECRET = "rikugame-webhook-tls"
 KILL_SWITCH_CONFIGMAP = "rikugame-kill-switch"
-LEASE = "rikugame-leader"
+LEASE = "rikugame-operator"
 LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/component": "operator"}
 SKIP_LABEL = "rikugame.dev/webhook"
 """A pod labelled ``rikugame.dev/webhook: skip`` is never sent to the webhook."""
@@ -86,7 +87,7 @@ def deployment(namespace: str, image: str) -> Obj:
     container = {
         "name": "operator",
         "image": image,
-        "args": ["operator", f"--namespace={namespace}", f"--port={METRICS_PORT}"],
+        "args": ["operator", f"--namespace={namespace}", f"--port={METRICS_PORT}", f"--webhook-port={WEBHOOK_PORT}"],
         "env": [{"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
@@ -103,7 +104,9 @@ def deployment(namespace: str, image: str) -> Obj:
             "replicas": 2,
             "selector": {"matchLabels": LABELS},
             "template": {
-                "metadata": {"labels": {**LABELS, SKIP_LABEL: "skip"}},
+                "metadata": {"labels": {**LABELS, SKIP_LABEL: "skip"},
+                             "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT),
+                                             "prometheus.io/path": "/metrics"}},
                 "spec": {
                     "serviceAccountName": NAME,
                     "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
@@ -124,7 +127,7 @@ def mutating_webhook(namespace: str) -> Obj:
         "webhooks": [{
             "name": f"pods.{GROUP}",
             "admissionReviewVersions": ["v1"],
-            "clientConfig": {"service": {"namespace": namespace, "name": NAME, "path": WEBHOOK_PATH,
+            "clientConfig": {"service": {"namespace": namespace, "name": WEBHOOK_SERVICE, "path": WEBHOOK_PATH,
                                          "port": 443}},
             "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"],
                        "resources": ["pods"], "scope": "Namespaced"}],
@@ -155,10 +158,9 @@ def install_objects(namespace: str = DEFAULT_NAMESPACE, image: str = DEFAULT_IMA
          "rules": namespace_role_rules()},
         _binding("RoleBinding", namespace),
         deployment(namespace, image),
-        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(NAME, namespace),
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(WEBHOOK_SERVICE, namespace),
          "spec": {"selector": LABELS,
-                  "ports": [{"name": "webhook", "port": 443, "targetPort": "webhook", "protocol": "TCP"},
-                            {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}]}},
+                  "ports": [{"name": "webhook", "port": 443, "targetPort": "webhook", "protocol": "TCP"}]}},
         mutating_webhook(namespace),
     ]
 
