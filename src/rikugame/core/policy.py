@@ -88,6 +88,12 @@ MemoryQuantity = Annotated[str, BeforeValidator(_int_as_text), AfterValidator(_m
                            Field(max_length=QUANTITY_MAX_CHARS, json_schema_extra=_QUANTITY_SCHEMA)]
 
 
+def list_map(key: str) -> dict[str, Any]:
+    """Schema extras of a list whose items are keyed by ``key`` (a Kubernetes list-map: server-side apply
+    merges it by key and the API server refuses a repeated key)."""
+    return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [key]}
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
                               frozen=True, use_enum_values=False)
@@ -214,7 +220,8 @@ class TunerSpec(_Model):
         None, description="Knobs of the recommender (``name`` must equal ``recommender``); unset: its "
                           "backtested defaults.")
     containers: list[ContainerPolicy] = Field(default_factory=list, max_length=MAX_CONTAINERS,
-                                              description="Per-container overrides.")
+                                              description="Per-container overrides.",
+                                              json_schema_extra=list_map("name"))
     bounds: ResourceBounds = Field(default_factory=ResourceBounds)
     vertical: VerticalGuardrails = Field(default_factory=VerticalGuardrails)
     limits: Limits = Field(default_factory=Limits)

@@ -19,7 +19,7 @@ from pydantic.alias_generators import to_camel
 
 from rikugame.core import quantities
 from rikugame.core.decisions import Reason
-from rikugame.core.policy import UpdateMode
+from rikugame.core.policy import UpdateMode, list_map
 from rikugame.core.workload import ContainerDecision, ContainerResources, WorkloadDecision
 
 MAX_LAST_ACTIONS = 10
@@ -161,13 +161,16 @@ class TunerStatus(_Model):
     target: str | None = Field(None, description="The tuned workload, Kind/name.")
     last_action: str | None = Field(None, max_length=MAX_LAST_ACTION_CHARS,
                                     description="The last thing done, in short.")
-    conditions: list[Condition] = Field(default_factory=list, description="Kubernetes conditions.")
-    containers: list[ContainerStatus] = Field(default_factory=list, description="Per container.")
+    conditions: list[Condition] = Field(default_factory=list, description="Kubernetes conditions.",
+                                        json_schema_extra=list_map("type"))
+    containers: list[ContainerStatus] = Field(default_factory=list, description="Per container.",
+                                              json_schema_extra=list_map("name"))
     hpa: HPAStatus | None = Field(None, description="The HPA decision (absent when the Tuner leaves the HPA "
                                                     "alone).")
     last_actions: list[Action] = Field(default_factory=list, max_length=MAX_LAST_ACTIONS,
                                        description=f"The last {MAX_LAST_ACTIONS} changes, oldest first.")
-    resizes: list[PodResize] = Field(default_factory=list, description="In-place resizes in flight, per pod.")
+    resizes: list[PodResize] = Field(default_factory=list, description="In-place resizes in flight, per pod.",
+                                     json_schema_extra=list_map("pod"))
 
     def condition(self, type_: str) -> Condition | None:
         """The condition of this type (None when absent)."""

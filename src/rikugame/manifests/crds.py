@@ -11,17 +11,16 @@ from rikugame.core.policy import TunerSpec
 from rikugame.core.tuner_checkpoint import TunerCheckpointSpec
 from rikugame.core.tuner_status import TunerStatus
 from rikugame.manifests import cel
-from rikugame.manifests.schema import Schema, structural, with_list_maps
+from rikugame.manifests.schema import Schema, structural
 
 GROUP = "rikugame.dev"
 VERSION = "v1alpha1"
 
 
 def model_schema(model: type[BaseModel], *, keep_defaults: bool = True) -> Schema:
-    """The structural schema of ``model`` with its CEL rules and list-map markers."""
+    """The structural schema of ``model``, with its CEL rules."""
     raw = model.model_json_schema(by_alias=True, mode="validation")
-    return with_list_maps(structural(raw, rules_for=cel.rules_for, root_name=model.__name__,
-                                     keep_defaults=keep_defaults))
+    return structural(raw, rules_for=cel.rules_for, root_name=model.__name__, keep_defaults=keep_defaults)
 
 
 def _crd(plural: str, kind: str, short_names: list[str], schema: Schema, *, status: bool,

@@ -12,6 +12,7 @@ pydantic emits JSON Schema 2020-12; a CRD needs a *structural* schema: every nod
   int-or-string flag and its pattern, as Kubernetes' own Quantity schema is;
 - a discriminated union (``oneOf`` + ``discriminator``) becomes one object holding the union of the variants'
   properties, ``name`` an enum of the tags, and one CEL rule per property that only some variants have;
+- ``x-kubernetes-list-type`` / ``-list-map-keys`` (``policy.list_map``) pass through, on the array;
 - ``title`` and ``additionalProperties: false`` are dropped (the API server prunes unknown fields, and rejects
   them when the client asks for strict field validation, as kubectl does);
 - scalar defaults are kept (the API server fills them in, so ``kubectl get -o yaml`` shows what is in force)
@@ -34,8 +35,6 @@ RulesFor = Callable[[str], list[dict[str, str]]]
 
 _DROPPED = {"title", "additionalProperties", "discriminator", "$defs"}
 _NULL = {"type": "null"}
-_LIST_MAP_KEYS: dict[str, str] = {"containers": "name", "conditions": "type", "resizes": "pod"}
-"""Array properties that are lists keyed by one field (x-kubernetes-list-type: map)."""
 
 
 class StructuralSchemaError(ConfigError):
@@ -119,6 +118,9 @@ class _Converter:
                 out["x-kubernetes-validations"] = rules
         if node.get("type") == "array":
             out["items"] = self.convert(node["items"], None)
+            for key in ("x-kubernetes-list-type", "x-kubernetes-list-map-keys"):
+                if key in node:
+                    out[key] = node[key]
         unknown = set(node) - _KNOWN
         if unknown:
             raise StructuralSchemaError(f"schema keywords without a structural form: {sorted(unknown)}")
@@ -165,7 +167,8 @@ class _Converter:
 
 _KNOWN = {"type", "description", "default", "properties", "required", "items", "enum", "const", "minimum",
           "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems",
-          "pattern", "format", "x-kubernetes-int-or-string", "oneOf"} | _DROPPED
+          "pattern", "format", "x-kubernetes-int-or-string", "x-kubernetes-list-type", "x-kubernetes-list-map-keys",
+          "oneOf"} | _DROPPED
 
 
 def _plain(text: str) -> str:
@@ -182,20 +185,3 @@ def _joined_descriptions(first: str, second: str) -> str:
 
 def _cel_list(items: list[str]) -> str:
     return "[" + ", ".join(f"'{i}'" for i in items) + "]"
-
-
-def with_list_maps(schema: Schema) -> Schema:
-    """``schema`` with every array listed in ``_LIST_MAP_KEYS`` marked as a list-map keyed by its key field
-    (server-side apply merges such lists by key, and the API server rejects a repeated key)."""
-    out = dict(schema)
-    if "properties" in out:
-        props = {}
-        for key, prop in out["properties"].items():
-            prop = with_list_maps(prop)
-            if prop.get("type") == "array" and key in _LIST_MAP_KEYS:
-                prop = {**prop, "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [_LIST_MAP_KEYS[key]]}
-            props[key] = prop
-        out["properties"] = props
-    if "items" in out:
-        out["items"] = with_list_maps(out["items"])
-    return out
