@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import pytest
 import yaml
+from pydantic import BaseModel, Field
 from typer.testing import CliRunner
 
 from rikugame.cli import app
@@ -17,6 +18,7 @@ from rikugame.core.policy import ResourceBounds, TunerSpec
 from rikugame.manifests import cel
 from rikugame.manifests.crds import tuner_checkpoint_crd, tuner_crd
 from rikugame.manifests.install import install_objects
+from rikugame.manifests.schema import StructuralSchemaError, structural
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 
@@ -175,3 +177,28 @@ def test_manifests_command_refuses_a_namespace_kubernetes_would_refuse(namespace
     result = CliRunner().invoke(app, ["manifests", "--namespace", namespace])
     assert result.exit_code == 2
     assert "--namespace" in result.output
+
+
+class _Plain(BaseModel):
+    value: int | str
+
+
+class _A(BaseModel):
+    name: Literal["a"] = "a"
+    knob: int = Field(0, ge=0)
+
+
+class _B(BaseModel):
+    name: Literal["b"] = "b"
+    knob: int = Field(0, ge=1)
+
+
+class _Either(BaseModel):
+    settings: Annotated[_A | _B, Field(discriminator="name")]
+
+
+@pytest.mark.parametrize(("model", "says"), [(_Plain, "union of 2 types"), (_Either, "'knob' differs")],
+                         ids=["plain-union", "union-variants-disagree"])
+def test_converter_refuses_what_has_no_structural_form(model: type[BaseModel], says: str):
+    with pytest.raises(StructuralSchemaError, match=says):
+        structural(model.model_json_schema(by_alias=True), rules_for=lambda _name: [], root_name=model.__name__)
