@@ -54,6 +54,14 @@ class LimitPolicy(enum.StrEnum):
     """No limit (CPU default: avoids CFS throttling)."""
 
 
+_QUANTITY = re.compile(quantities.QUANTITY_PATTERN)
+QUANTITY_MAX_CHARS = 32
+"""Longest quantity text (bounds the cost of the CRD's CEL quantity comparisons)."""
+MAX_CONTAINERS = 32
+"""Per-container overrides a Tuner may list (bounds the CRD's validation cost)."""
+_QUANTITY_SCHEMA = {"x-kubernetes-int-or-string": True, "pattern": quantities.QUANTITY_PATTERN, "minimum": 0}
+
+
 def _int_as_text(value: object) -> object:
     """A quantity may be written as a plain integer (``maxCpu: 2``), as Kubernetes allows (int-or-string)."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
@@ -76,12 +84,6 @@ def _memory_quantity(value: str) -> str:
     return value
 
 
-_QUANTITY = re.compile(quantities.QUANTITY_PATTERN)
-QUANTITY_MAX_CHARS = 32
-MAX_CONTAINERS = 32
-"""Per-container overrides a Tuner may list (bounds the CRD's validation cost)."""
-_QUANTITY_SCHEMA = {"x-kubernetes-int-or-string": True, "pattern": quantities.QUANTITY_PATTERN, "minimum": 0}
-# maxLength bounds the cost of the CRD's CEL quantity comparisons (the API server refuses unbounded ones).
 CPUQuantity = Annotated[str, BeforeValidator(_int_as_text), AfterValidator(_cpu_quantity),
                         Field(max_length=QUANTITY_MAX_CHARS, json_schema_extra=_QUANTITY_SCHEMA)]
 MemoryQuantity = Annotated[str, BeforeValidator(_int_as_text), AfterValidator(_memory_quantity),
