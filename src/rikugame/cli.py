@@ -93,11 +93,12 @@ def backtest(
 
 def _register_optional_commands() -> None:
     """Commands whose modules live with their front end (recommend, operator, manifests)."""
-    from rikugame.commands import operator, persist, recommend
+    from rikugame.commands import manifests, operator, persist, recommend
 
     app.command(name="recommend")(recommend.recommend)
     app.command(name="operator")(operator.operator)
     app.command(name="persist")(persist.persist)
+    app.command(name="manifests")(manifests.manifests)
 
 
 _register_optional_commands()

@@ -16,3 +16,4 @@ bin_dir="$(tools/build-k8s)"
 elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
 echo "10-k8s: binaries in $bin_dir (this step: ${elapsed} s)"
 sed 's/^/10-k8s:   /' "$(dirname "$bin_dir")/COMPLETE"
+sed 's/^/10-k8s:   /' "$(dirname "$bin_dir")/KUBECTL_COMPLETE"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager and kube-scheduler from the k8s.io/kubernetes module.
+# Builds commands of the k8s.io/kubernetes module: by default kube-apiserver, kube-controller-manager and
+# kube-scheduler; other cmd/ names (kubectl) when given.
 # k8s.io/kubernetes requires its staging modules at v0.0.0 and resolves them with local replaces, which
 # the go command ignores in a dependency; so a scratch module supplies one replace per staging module,
 # generated from k8s.io/kubernetes's own go.mod, each pointing at the published v0.<minor>.<patch> tag.
-# Usage: build-kubernetes.sh WORKDIR OUTDIR VERSION   (VERSION like 1.36.3)
+# Usage: build-kubernetes.sh WORKDIR OUTDIR VERSION [COMMAND...]   (VERSION like 1.36.3)
 set -euo pipefail
 work="$1" out="$2" version="$3"
+shift 3
+names=("$@")
+[ "${#names[@]}" -gt 0 ] || names=(kube-apiserver kube-controller-manager kube-scheduler)
 minor="$(echo "$version" | cut -d. -f2)"
 staging_version="v0.${version#1.}"
 mkdir -p "$work"
@@ -20,7 +24,7 @@ edits=()
 for m in "${staging[@]}"; do edits+=("-replace=$m=$m@$staging_version"); done
 go mod edit "${edits[@]}"
 
-cmds=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
+cmds=("${names[@]/#/k8s.io/kubernetes/cmd/}")
 go get "${cmds[@]/%/@v$version}"
 
 build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -30,4 +34,5 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
 done
 go build -trimpath -ldflags "$ldflags" -o "$out/" "${cmds[@]}"
-"$out/kube-apiserver" --version
+ls -l "${names[@]/#/$out/}"
+

@@ -11,9 +11,10 @@ was backtested with (``presets``): 6 h / 30 % for ``rikugame``, Tortoise's 1 h /
 from __future__ import annotations
 
 import enum
+import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from rikugame.core import presets, quantities
@@ -53,20 +54,46 @@ class LimitPolicy(enum.StrEnum):
     """No limit (CPU default: avoids CFS throttling)."""
 
 
+_QUANTITY = re.compile(quantities.QUANTITY_PATTERN)
+QUANTITY_MAX_CHARS = 32
+"""Longest quantity text (bounds the cost of the CRD's CEL quantity comparisons)."""
+MAX_CONTAINERS = 32
+"""Per-container overrides a Tuner may list (bounds the CRD's validation cost)."""
+_QUANTITY_SCHEMA = {"x-kubernetes-int-or-string": True, "pattern": quantities.QUANTITY_PATTERN, "minimum": 0}
+
+
+def _int_as_text(value: object) -> object:
+    """A quantity may be written as a plain integer (``maxCpu: 2``), as Kubernetes allows (int-or-string)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _quantity_text(value: str) -> None:
+    if not _QUANTITY.fullmatch(value):
+        raise ValueError(f"not a non-negative Kubernetes quantity: {value!r}")
+
+
 def _cpu_quantity(value: str) -> str:
+    _quantity_text(value)
     quantities.cpu_millicores(value)
     return value
 
 
 def _memory_quantity(value: str) -> str:
+    _quantity_text(value)
     quantities.memory_bytes(value)
     return value
 
 
-CPUQuantity = Annotated[str, AfterValidator(_cpu_quantity),
-                        Field(json_schema_extra={"x-kubernetes-int-or-string": True})]
-MemoryQuantity = Annotated[str, AfterValidator(_memory_quantity),
-                           Field(json_schema_extra={"x-kubernetes-int-or-string": True})]
+CPUQuantity = Annotated[str, BeforeValidator(_int_as_text), AfterValidator(_cpu_quantity),
+                        Field(max_length=QUANTITY_MAX_CHARS, json_schema_extra=_QUANTITY_SCHEMA)]
+MemoryQuantity = Annotated[str, BeforeValidator(_int_as_text), AfterValidator(_memory_quantity),
+                           Field(max_length=QUANTITY_MAX_CHARS, json_schema_extra=_QUANTITY_SCHEMA)]
+
+
+def list_map(key: str) -> dict[str, Any]:
+    """Schema extras of a list whose items are keyed by ``key`` (a Kubernetes list-map: server-side apply
+    merges it by key and the API server refuses a repeated key)."""
+    return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [key]}
 
 
 class _Model(BaseModel):
@@ -171,7 +198,7 @@ class Limits(_Model):
 class ContainerPolicy(_Model):
     """Per-container overrides."""
 
-    name: str = Field(min_length=1, description="Container name.")
+    name: str = Field(min_length=1, max_length=63, description="Container name.")
     cpu: ResourceMode = Field(ResourceMode.VERTICAL, description="How CPU is tuned.")
     memory: ResourceMode = Field(ResourceMode.VERTICAL, description="How memory is tuned.")
     bounds: ResourceBounds | None = Field(None, description="Bounds for this container only.")
@@ -180,9 +207,9 @@ class ContainerPolicy(_Model):
 class TargetRef(_Model):
     """The workload a Tuner tunes."""
 
-    api_version: str = Field("apps/v1", description="API version of the workload.")
-    kind: str = Field("Deployment", min_length=1, description="Kind: Deployment, StatefulSet, …")
-    name: str = Field(min_length=1, description="Name of the workload in the Tuner's namespace.")
+    api_version: str = Field("apps/v1", min_length=1, max_length=253, description="API version of the workload.")
+    kind: str = Field("Deployment", min_length=1, max_length=63, description="Kind: Deployment, StatefulSet, …")
+    name: str = Field(min_length=1, max_length=253, description="Name of the workload in the Tuner's namespace.")
 
 
 class TunerSpec(_Model):
@@ -190,12 +217,13 @@ class TunerSpec(_Model):
 
     target_ref: TargetRef
     mode: UpdateMode = Field(UpdateMode.OFF, description="Off (dry run), Auto, or Emergency.")
-    recommender: str = Field("rikugame", min_length=1, description="Recommender name.")
+    recommender: str = Field("rikugame", min_length=1, max_length=63, description="Recommender name.")
     recommender_settings: RecommenderSettings | None = Field(
         None, description="Knobs of the recommender (``name`` must equal ``recommender``); unset: its "
                           "backtested defaults.")
-    containers: list[ContainerPolicy] = Field(default_factory=list,
-                                              description="Per-container overrides.")
+    containers: list[ContainerPolicy] = Field(default_factory=list, max_length=MAX_CONTAINERS,
+                                              description="Per-container overrides.",
+                                              json_schema_extra=list_map("name"))
     bounds: ResourceBounds = Field(default_factory=ResourceBounds)
     vertical: VerticalGuardrails = Field(default_factory=VerticalGuardrails)
     limits: Limits = Field(default_factory=Limits)
@@ -207,6 +235,21 @@ class TunerSpec(_Model):
         if self.recommender_settings is not None and self.recommender_settings.name != self.recommender:
             raise ValueError(f"recommenderSettings.name {self.recommender_settings.name!r} must equal recommender "
                              f"{self.recommender!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _no_horizontal_for_daemonsets(self) -> TunerSpec:
+        if self.horizontal is not None and self.target_ref.kind == "DaemonSet":
+            raise ValueError("horizontal must be unset when targetRef.kind is DaemonSet (a DaemonSet has no "
+                             "replicas to scale)")
+        return self
+
+    @model_validator(mode="after")
+    def _container_names_unique(self) -> TunerSpec:
+        names = [c.name for c in self.containers]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"containers: name repeats: {', '.join(repeated)}")
         return self
 
     def recommender_kwargs(self) -> dict[str, Any]:

@@ -51,6 +51,9 @@ class ContainerDecision:
     proposed_memory_bytes: int
     cpu_reasons: tuple[str, ...]
     memory_reasons: tuple[str, ...]
+    lower_bound: ContainerResources = ContainerResources()
+    """The Tuner's bounds in force for this container (requests only): decided values stay within them."""
+    upper_bound: ContainerResources = ContainerResources()
 
     def changed(self) -> bool:
         """Whether anything of this container changes."""
@@ -218,9 +221,11 @@ class WorkloadTuning:
                                      int(t.current_memory_limit[i]))
         decided = ContainerResources(int(v.cpu.decided[i]), int(v.memory.decided[i]), int(v.cpu.limit[i]),
                                      int(v.memory.limit[i]))
+        lower = ContainerResources(int(t.min_cpu_millicores[i]), int(t.min_memory_bytes[i]))
+        upper = ContainerResources(int(t.max_cpu_millicores[i]), int(t.max_memory_bytes[i]))
         return ContainerDecision(name, current, decided, int(v.cpu.proposed[i]), int(v.memory.proposed[i]),
                                  tuple(Reason(int(v.cpu.reasons[i])).describe()),
-                                 tuple(Reason(int(v.memory.reasons[i])).describe()))
+                                 tuple(Reason(int(v.memory.reasons[i])).describe()), lower, upper)
 
     def apply(self, decision: WorkloadDecision, *, containers: Sequence[str] | None = None,
               hpa: bool = True) -> None:

@@ -1,0 +1,39 @@
+"""Fixtures of the api tier's rikugame tests: the generated CRDs, installed once per session with kubectl."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kubeharness.cluster import Cluster
+from kubeharness.kubectl import kubectl
+from rikugame.manifests.crds import tuner_checkpoint_crd, tuner_crd
+from rikugame.manifests.render import to_yaml
+
+TUNERS_API = "/apis/rikugame.dev/v1alpha1"
+
+
+@pytest.fixture(scope="session")
+def crds(k8s_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The generated CRDs, applied with kubectl from `rikugame manifests` YAML and Established."""
+    path = tmp_path_factory.mktemp("crds") / "crds.yaml"
+    path.write_text(to_yaml([tuner_crd(), tuner_checkpoint_crd()]))
+    kubectl(k8s_cluster, "apply", "--server-side", "-f", str(path))
+    kubectl(k8s_cluster, "wait", "--for=condition=Established", "--timeout=30s",
+            "crd/tuners.rikugame.dev", "crd/tunercheckpoints.rikugame.dev")
+    # Discovery of a new group can lag Established by a moment.
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            k8s_cluster.kube.get(f"{TUNERS_API}/tuners")
+            break
+        except httpx.HTTPStatusError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    yield path
+    kubectl(k8s_cluster, "delete", "--wait=false", "-f", str(path))
