@@ -1,3 +1,3 @@
 """Shared pytest configuration. Tier fixtures live in their own plugin modules (listed below)."""
 
-pytest_plugins = ["kubeharness.fixtures"]
+pytest_plugins = ["kubeharness.fixtures", "rikugame_crds"]

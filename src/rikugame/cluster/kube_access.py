@@ -19,10 +19,10 @@ from rikugame.cluster.names import CHECKPOINTS, FIELD_MANAGER, GROUP, TUNERS, VE
 from rikugame.errors import FieldConflict, ResizeRefused
 
 APPLY = "application/apply-patch+yaml"
-_WORKLOAD_READERS = {
-    ("apps/v1", "Deployment"): "read_namespaced_deployment",
-    ("apps/v1", "StatefulSet"): "read_namespaced_stateful_set",
-    ("apps/v1", "DaemonSet"): "read_namespaced_daemon_set",
+_WORKLOAD_LISTERS = {
+    "Deployment": "list_deployment_for_all_namespaces",
+    "StatefulSet": "list_stateful_set_for_all_namespaces",
+    "DaemonSet": "list_daemon_set_for_all_namespaces",
 }
 
 
@@ -73,17 +73,15 @@ class KubeAccess:
         items: list[dict[str, Any]] = found.get("items", [])
         return items
 
-    async def get_workload(self, namespace: str, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
-        """The target workload as a dict (None when absent or of an unsupported kind)."""
-        reader = _WORKLOAD_READERS.get((api_version, kind))
-        if reader is None:
-            return None
-        try:
-            return dict(await _json(await getattr(self.apps, reader)(name, namespace, _preload_content=False)))
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+    async def list_workloads(self) -> dict[tuple[str, str, str], dict[str, Any]]:
+        """Every Deployment, StatefulSet and DaemonSet (three lists), by (namespace, kind, name)."""
+        out: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for kind, lister in _WORKLOAD_LISTERS.items():
+            body = await _json(await getattr(self.apps, lister)(_preload_content=False))
+            for item in body.get("items", []):
+                item.setdefault("apiVersion", "apps/v1")
+                out[(item["metadata"]["namespace"], kind, item["metadata"]["name"])] = item
+        return out
 
     async def read_checkpoint(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The TunerCheckpoint named like the Tuner (None when absent)."""

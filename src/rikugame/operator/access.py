@@ -36,8 +36,8 @@ class ClusterAccess(Protocol):
     async def list_pod_metrics(self) -> list[dict[str, Any]] | None:
         """Every PodMetrics of metrics.k8s.io (None when the metrics API does not answer)."""
 
-    async def get_workload(self, namespace: str, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
-        """The target workload (None when it does not exist)."""
+    async def list_workloads(self) -> dict[tuple[str, str, str], dict[str, Any]]:
+        """Every Deployment, StatefulSet and DaemonSet, by (namespace, kind, name)."""
 
     async def read_checkpoint(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The TunerCheckpoint object of Tuner ``name`` (None when there is none)."""

@@ -25,6 +25,7 @@ from rikugame.core.checkpoints import CheckpointError
 from rikugame.core.horizontal.hpa import HPASettings
 from rikugame.core.policy import TunerSpec, UpdateMode
 from rikugame.core.samples import UsageSamples
+from rikugame.core.tuner_status import Action, Phase, TunerStatus, condition, status_from_decision
 from rikugame.core.workload import ContainerResources, WorkloadDecision, WorkloadTuning
 from rikugame.operator.access import ClusterAccess, FieldConflict, ResizeRefused
 from rikugame.operator.hpas import apply_body, hpa_target, keda_owned, settings_of
@@ -67,8 +68,9 @@ class TunerRuntime:
     seen_ooms: set[tuple[str, str, int]] = field(default_factory=set)
     last_metrics: int = -1
     last_checkpoint: float = -1.0
-    published: dict[str, Any] | None = None
-    actions: list[dict[str, Any]] = field(default_factory=list)
+    published: str | None = None
+    status: TunerStatus | None = None
+    actions: list[Action] = field(default_factory=list)
     refused: dict[tuple[str, str], str] = field(default_factory=dict)
     """(pod, patch as JSON) → why the API refused it: not retried until the wanted size changes."""
 
@@ -134,6 +136,7 @@ class Reconciler:
         rs_owners = await self.access.replicaset_owners()
         metrics = await self.access.list_pod_metrics()
         hpas = {hpa_target(h): h for h in await self.access.list_hpas()}
+        workloads = await self.access.list_workloads()
         halted = self.settings.kill_switch or await self.access.kill_switch(
             self.settings.namespace, self.settings.kill_switch_configmap)
         self.rs_owners, self.halted = rs_owners, halted
@@ -149,7 +152,8 @@ class Reconciler:
             key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
             live.add(key)
             try:
-                await self._one(obj, now, pods_of, samples, hpas, metrics is not None, halted, report, budget_end)
+                await self._one(obj, now, workloads, pods_of, samples, hpas, metrics is not None, halted, report,
+                                budget_end)
             except Exception as exc:  # one Tuner's failure must not stop the others
                 log.exception("tuner %s/%s failed", *key)
                 report.errors.append(f"{key[0]}/{key[1]}: {exc}")
@@ -160,7 +164,8 @@ class Reconciler:
         self.last_cycle_end = self.clock()
         return report
 
-    async def _one(self, obj: dict[str, Any], now: int, pods_of: Mapping[WorkloadKey, list[dict[str, Any]]],
+    async def _one(self, obj: dict[str, Any], now: int, workloads: Mapping[WorkloadKey, dict[str, Any]],
+                   pods_of: Mapping[WorkloadKey, list[dict[str, Any]]],
                    samples: Mapping[WorkloadKey, list[tuple[str, int, float, float]]],
                    hpas: Mapping[WorkloadKey, dict[str, Any]], metrics_ok: bool,
                    halted: bool, report: CycleReport, budget_end: float) -> None:
@@ -174,7 +179,7 @@ class Reconciler:
             await self._publish_error(ns, name, message, report)
             return
         ref = spec.target_ref
-        workload = await self.access.get_workload(ns, ref.api_version, ref.kind, ref.name)
+        workload = workloads.get((ns, ref.kind, ref.name))
         if workload is None:
             await self._publish_error(ns, name, f"target {ref.kind}/{ref.name} not found", report)
             return
@@ -351,47 +356,55 @@ class Reconciler:
         return []
 
     def _action(self, rt: TunerRuntime, now: int, what: str, before: str, after: str, why: str) -> None:
-        rt.actions.append({"time": rfc3339(now), "what": what, "from": before, "to": after, "why": why})
+        rt.actions.append(Action(time=rfc3339(now), what=what, from_=before, to=after, why=why[:500]))
         del rt.actions[:-MAX_ACTIONS]
 
     # -- publishing ------------------------------------------------------------------------------------
     async def _publish(self, rt: TunerRuntime, decision: WorkloadDecision, now: int, *, halted: bool,
                        missing: bool, pods: int, report: CycleReport, extra: list[dict[str, str]]) -> None:
-        phase = ("Emergency" if decision.mode is UpdateMode.EMERGENCY else
-                 "Recommending" if not decision.actuate else "Working")
-        body = decision.status()
-        conditions = [
-            _condition("MetricsAvailable", not missing, "MetricsMissing" if missing else "MetricsFresh",
-                       "no pod metrics recently: nothing shrinks" if missing else "pod metrics arrive", now),
-            _condition("Actuating", decision.actuate and not halted and pods > 0,
-                       "KillSwitch" if halted else ("DryRun" if not decision.actuate else "Auto"),
-                       "the kill switch stops all actuation" if halted else
-                       ("mode Off: recommendations only" if not decision.actuate else "resizing in place"), now),
-            *extra,
+        phase = (Phase.EMERGENCY if decision.mode is UpdateMode.EMERGENCY else
+                 Phase.RECOMMENDING if not decision.actuate else Phase.WORKING)
+        when = rfc3339(now)
+        own = [
+            condition("MetricsAvailable", not missing, "MetricsMissing" if missing else "MetricsArrive",
+                      "no pod metrics for 5 minutes: behaving as Emergency, nothing shrinks" if missing
+                      else "pod metrics arrive", now_rfc3339=when),
+            condition("Actuating", decision.actuate and not halted and pods > 0,
+                      "KillSwitch" if halted else ("DryRun" if not decision.actuate else "InPlace"),
+                      "the kill switch stops all actuation" if halted else
+                      ("mode Off: recommendations only" if not decision.actuate else "resizing in place"),
+                      now_rfc3339=when),
+            *(condition(c["type"], c["status"] == "True", c["reason"], c["message"], now_rfc3339=when)
+              for c in extra),
         ]
-        status = {"observedGeneration": rt.generation, "phase": phase, "mode": rt.spec.mode.value,
-                  "target": f"{rt.spec.target_ref.kind}/{rt.spec.target_ref.name}",
-                  "lastAction": rt.actions[-1]["what"] if rt.actions else "none",
-                  "recommendation": body, "lastActions": list(rt.actions), "conditions": conditions}
+        status = status_from_decision(decision, generation=rt.generation, phase=phase, now_rfc3339=when,
+                                      previous=rt.status,
+                                      target=f"{rt.spec.target_ref.kind}/{rt.spec.target_ref.name}",
+                                      conditions=own)
+        status = status.model_copy(update={
+            "last_actions": list(rt.actions),
+            "last_action": rt.actions[-1].summary()[:200] if rt.actions else None})
+        body = status.model_dump(by_alias=True, exclude_none=True, mode="json")
         # Written when something a reader acts on changes (decided values, reasons, phase, conditions,
         # actions), not when only the raw recommendation drifts with each sample: ≤ 1 write per hour and
         # workload in steady state, and watchers of Tuners are not woken every minute.
-        comparable = {k: v for k, v in status.items() if k != "recommendation"} | {
-            "containers": [{k: c[k] for k in ("name", "current", "decided", "reasons")} for c in body["containers"]],
-            "hpa": {k: v for k, v in (body.get("hpa") or {}).items() if k != "explanation"}}
-        if rt.published is not None and _strip_times(rt.published) == _strip_times(comparable):
+        comparable = _strip_times({**body, "containers": [{k: v for k, v in c.items() if k != "recommended"}
+                                                          for c in body.get("containers", [])],
+                                   "hpa": {k: v for k, v in (body.get("hpa") or {}).items() if k != "explanation"}})
+        if rt.published == comparable:
             return
-        previous = rt.published
-        await self.access.patch_tuner_status(rt.namespace, rt.name, status)
-        rt.published = comparable
+        first = rt.published is None
+        previous_phase = rt.status.phase if rt.status is not None else None
+        await self.access.patch_tuner_status(rt.namespace, rt.name, body)
+        rt.published, rt.status = comparable, status
         report.status_writes += 1
-        if previous is None or previous.get("phase") != phase:
+        if first or previous_phase != phase:
             await self.access.emit_event({"kind": "Tuner", "namespace": rt.namespace, "name": rt.name,
                                           "uid": rt.uid, "apiVersion": "rikugame.dev/v1alpha1"},
-                                         "Phase", f"phase {phase}")
+                                         "Phase", f"phase {phase.value}")
 
     async def _publish_error(self, ns: str, name: str, message: str, report: CycleReport) -> None:
-        await self.access.patch_tuner_status(ns, name, {"phase": "Error", "lastAction": message[:200]})
+        await self.access.patch_tuner_status(ns, name, {"phase": Phase.ERROR.value, "lastAction": message[:200]})
         report.status_writes += 1
         report.errors.append(f"{ns}/{name}: {message}")
 
@@ -424,6 +437,7 @@ def _describe_hpa(s: HPASettings) -> str:
 
 
 def _condition(kind: str, ok: bool, reason: str, message: str, now: int) -> dict[str, str]:
+    """A condition as plain data (turned into the status model in ``_publish``)."""
     return {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message,
             "lastTransitionTime": rfc3339(now)}
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from rikugame.core.quantities import cpu_millicores
+from rikugame.core.tuner_status import TunerStatus
 from rikugame.errors import FieldConflict, ResizeRefused
 from rikugame.operator.reconciler import Reconciler, rfc3339
 from rikugame.operator.settings import OperatorSettings
@@ -54,8 +56,8 @@ class FakeCluster:
     async def list_pod_metrics(self) -> list[dict[str, Any]] | None:
         return copy.deepcopy(self.metrics)
 
-    async def get_workload(self, namespace: str, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
-        return self.workload if (kind, name) == ("Deployment", "web") else None
+    async def list_workloads(self) -> dict[tuple[str, str, str], dict[str, Any]]:
+        return {(NS, "Deployment", "web"): self.workload}
 
     async def read_checkpoint(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.checkpoints.get(name)
@@ -161,7 +163,8 @@ async def test_off_publishes_and_never_resizes():
     await run_minutes(r, cluster, clock, 3)
     assert cluster.resizes == []
     assert cluster.statuses[-1]["phase"] == "Recommending"
-    assert cluster.statuses[-1]["recommendation"]["containers"][0]["decided"]["cpuMillicores"] < 500
+    assert cpu_millicores(cluster.statuses[-1]["containers"][0]["decided"]["cpu"]) < 500
+    TunerStatus.model_validate(cluster.statuses[-1])  # what the CRD's status schema accepts
 
 
 async def test_an_unchanged_status_is_not_written_again():

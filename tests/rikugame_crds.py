@@ -1,4 +1,4 @@
-"""Fixtures of the api tier's rikugame tests: the generated CRDs, installed once per session with kubectl."""
+"""The generated Tuner and TunerCheckpoint CRDs, installed once per session with kubectl (api and e2e tiers)."""
 
 from __future__ import annotations
 
@@ -36,4 +36,3 @@ def crds(k8s_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 raise
             time.sleep(0.2)
     yield path
-    kubectl(k8s_cluster, "delete", "--wait=false", "-f", str(path))
