@@ -15,36 +15,39 @@ import typer
 
 from rikugame.commands import options as opts
 from rikugame.core import quantities
+from rikugame.core.tuner_status import TunerStatus
 from rikugame.errors import InputError, RikugameError
 
 _PATCHERS = {"Deployment": "patch_namespaced_deployment", "StatefulSet": "patch_namespaced_stateful_set",
              "DaemonSet": "patch_namespaced_daemon_set"}
 
 
-def template_patch(status: dict[str, Any], template_containers: list[dict[str, Any]]) -> dict[str, Any] | None:
+def template_patch(status: TunerStatus, template_containers: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The strategic-merge patch setting each template container's existing requests/limits to the decided
     ones in the Tuner status (None when nothing changes). Never adds a request or limit the template lacks."""
-    decided = {c["name"]: c["decided"] for c in status.get("recommendation", {}).get("containers", [])}
+    decided = {c.name: (c.decided, c.decided_limits) for c in status.containers}
     containers = []
     for c in template_containers:
-        want = decided.get(c["name"])
-        if want is None:
+        if c["name"] not in decided:
             continue
+        requests, limits = decided[c["name"]]
         resources = c.get("resources") or {}
         patch: dict[str, dict[str, str]] = {}
-        for section, resource, key, fmt in (
-                ("requests", "cpu", "cpuMillicores", quantities.format_cpu),
-                ("requests", "memory", "memoryBytes", quantities.format_memory),
-                ("limits", "cpu", "cpuLimitMillicores", quantities.format_cpu),
-                ("limits", "memory", "memoryLimitBytes", quantities.format_memory)):
-            value = int(want.get(key, -1))
-            if value < 0 or resource not in (resources.get(section) or {}):
-                continue
-            if resources[section][resource] != fmt(value):
-                patch.setdefault(section, {})[resource] = fmt(value)
+        for section, values in (("requests", requests), ("limits", limits)):
+            for resource in ("cpu", "memory"):
+                value = getattr(values, resource, None) if values is not None else None
+                have = (resources.get(section) or {}).get(resource)
+                if value is None or have is None or _same(resource, have, value):
+                    continue
+                patch.setdefault(section, {})[resource] = value
         if patch:
             containers.append({"name": c["name"], "resources": patch})
     return {"spec": {"template": {"spec": {"containers": containers}}}} if containers else None
+
+
+def _same(resource: str, a: str, b: str) -> bool:
+    parse = quantities.cpu_millicores if resource == "cpu" else quantities.memory_bytes
+    return parse(a) == parse(b)
 
 
 async def _persist(kubeconfig: Path | None, namespace: str, name: str, dry_run: bool) -> str:
@@ -69,13 +72,14 @@ async def _persist(kubeconfig: Path | None, namespace: str, name: str, dry_run: 
         if patcher is None:
             kinds = ", ".join(_PATCHERS)
             raise InputError(f"Tuner {namespace}/{name}: persist supports {kinds}, not {ref.get('kind')}")
-        if not tuner.get("status", {}).get("recommendation"):
+        status = TunerStatus.model_validate(tuner.get("status") or {})
+        if not status.containers:
             raise InputError(f"Tuner {namespace}/{name} has no decision in its status yet")
         apps = client.AppsV1Api(api)
         reader = getattr(apps, patcher.replace("patch_", "read_"))
         workload = await reader(ref["name"], namespace)
         containers = api.sanitize_for_serialization(workload.spec.template.spec.containers)
-        patch = template_patch(tuner["status"], containers)
+        patch = template_patch(status, containers)
         if patch is None:
             return f"{ref['kind']}/{ref['name']}: the pod template already asks for the decided resources"
         if not dry_run:

@@ -1,10 +1,11 @@
 """``rikugame persist``: the template patch from a Tuner status (pure)."""
 
 from rikugame.commands.persist import template_patch
+from rikugame.core.tuner_status import TunerStatus
 
-STATUS = {"recommendation": {"containers": [
-    {"name": "app", "decided": {"cpuMillicores": 350, "memoryBytes": 80 * 2**20, "cpuLimitMillicores": -1,
-                                "memoryLimitBytes": 80 * 2**20}}]}}
+STATUS = TunerStatus.model_validate({"containers": [
+    {"name": "app", "current": {"cpu": "500m", "memory": "64Mi"}, "decided": {"cpu": "350m", "memory": "80Mi"},
+     "decidedLimits": {"memory": "80Mi"}, "lowerBound": {}, "upperBound": {}}]})
 
 
 def test_persist_sets_only_the_values_the_template_has():
