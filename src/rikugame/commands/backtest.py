@@ -183,9 +183,8 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
             err.print(f"[dim]wrote {rows:,} request rows for {name} to {path}[/]", highlight=False)
     if report is not None:
         try:
-            html.write_backtest_report(report, trace, outcomes, title=f"rikugame backtest — {trace.source}",
-                                       settings={"recompute": recompute, "warm-up": warmup,
-                                                 "OOM feedback": str(oom_feedback)})
+            html.write_backtest_report(report, trace, outcomes, warmup_seconds=warmup_seconds,
+                                       settings=report_settings(recompute, warmup, oom_feedback))
         except OSError as exc:
             raise InputError(f"--report {report}: {one_line(exc)}") from exc
         err.print(f"[dim]wrote report to {report}[/]", highlight=False)
@@ -202,6 +201,12 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
     else:
         Console().print(scores_table(outcomes, f"{len(trace.entities)} entities, {trace.num_samples:,} samples"))
     return outcomes
+
+
+def report_settings(recompute: str, warmup: str, oom_feedback: bool) -> dict[str, str]:
+    """How the run was set up, in words, for the page's first line."""
+    return {"decided every": recompute, "warm-up": warmup,
+            "memory over the limit": "fed back as OOM kills" if oom_feedback else "counted as exposures, not kills"}
 
 
 def span_text(seconds: int) -> str:
