@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.text import Annotation
+from matplotlib.text import Annotation, Text
 from matplotlib.ticker import PercentFormatter
 
 from rikugame.core.histograms import FloatArray, IntArray
@@ -51,10 +51,19 @@ def to_svg(fig: Figure) -> str:
 
 # --- labels that never overlap ----------------------------------------------------------------------------
 
-_OFFSETS = ((6, 5, "left"), (6, -13, "left"), (-6, 5, "right"), (-6, -13, "right"), (0, 10, "center"),
-            (0, -19, "center"), (14, -4, "left"), (-14, -4, "right"), (10, 18, "left"), (-10, 18, "right"),
-            (10, -27, "left"), (-10, -27, "right"), (0, 28, "center"), (0, -37, "center"), (24, 10, "left"),
-            (-24, 10, "right"), (24, -20, "left"), (-24, -20, "right"))
+def _offsets() -> list[tuple[float, float, str]]:
+    """Candidate label offsets (points): rings of growing radius, 16 directions each, nearest first."""
+    out: list[tuple[float, float, str]] = []
+    for radius in (7.0, 15.0, 25.0, 37.0, 51.0, 67.0, 85.0):
+        for k in range(16):
+            angle = np.pi / 4 + k * np.pi / 8  # start upper right
+            dx, dy = radius * np.cos(angle), radius * np.sin(angle)
+            ha = "left" if dx > 1 else ("right" if dx < -1 else "center")
+            out.append((round(float(dx), 1), round(float(dy) - (4.0 if dy < 0 else 0.0), 1), ha))
+    return out
+
+
+_OFFSETS = _offsets()
 
 
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
@@ -64,23 +73,31 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
 
 
 def place_labels(ax: Axes, points: Sequence[tuple[float, float, str]], *, fontsize: float = 8,
-                 colours: Sequence[str] | None = None) -> list[Annotation]:
+                 colours: Sequence[str] | None = None, avoid: Sequence[Text] = ()) -> list[Annotation]:
     """Label every point, trying offsets in a fixed order and keeping the first whose measured extent
-    overlaps no label placed so far, no point marker, and stays inside the axes (else the least overlap)."""
+    overlaps no label placed so far, no point marker, no text in ``avoid`` and stays inside the axes (else
+    the one with the least overlap)."""
     fig = ax.figure
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     markers = [ax.transData.transform((x, y)) for x, y, _ in points]
     marker_boxes = [(px - 4.0, py - 4.0, px + 4.0, py + 4.0) for px, py in markers]
+    for other in avoid:
+        e = other.get_window_extent(renderer)
+        marker_boxes.append((e.x0 - 1, e.y0 - 1, e.x1 + 1, e.y1 + 1))
     frame = ax.get_window_extent(renderer)
     placed: list[tuple[float, float, float, float]] = []
     texts: list[Annotation] = []
     for i, (x, y, label) in enumerate(points):
         best: tuple[float, Annotation] | None = None
         for dx, dy, ha in _OFFSETS:
+            far = dx * dx + dy * dy > 20 * 20
             text = ax.annotate(label, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha,
-                               fontsize=fontsize, color=colours[i] if colours else "#1d2330")
-            e = text.get_window_extent(renderer)
+                               fontsize=fontsize, color=colours[i] if colours else "#1d2330",
+                               arrowprops={"arrowstyle": "-", "color": "#9aa3b2", "linewidth": 0.6,
+                                           "shrinkA": 0, "shrinkB": 3} if far else None)
+            text.update_positions(renderer)
+            e = Text.get_window_extent(text, renderer)  # the words only, not the leader line
             box = (e.x0 - 1, e.y0 - 1, e.x1 + 1, e.y1 + 1)
             cost = sum(_overlap(box, p) for p in placed) + sum(_overlap(box, m) for m in marker_boxes)
             outside = (max(0.0, frame.x0 - box[0]) + max(0.0, box[2] - frame.x1)
@@ -95,7 +112,7 @@ def place_labels(ax: Axes, points: Sequence[tuple[float, float, str]], *, fontsi
             if cost == 0:
                 break
         assert best is not None
-        e = best[1].get_window_extent(renderer)
+        e = Text.get_window_extent(best[1], renderer)
         placed.append((e.x0 - 1, e.y0 - 1, e.x1 + 1, e.y1 + 1))
         texts.append(best[1])
     return texts
@@ -105,7 +122,9 @@ def overlapping_labels(fig: Figure, texts: Sequence[Annotation]) -> list[tuple[s
     """Pairs of labels whose drawn extents overlap (empty when the placement worked)."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    for t in texts:
+        t.update_positions(renderer)
+    boxes = [(t.get_text(), Text.get_window_extent(t, renderer)) for t in texts]
     return [(a, b) for i, (a, ea) in enumerate(boxes) for b, eb in boxes[i + 1:]
             if _overlap((ea.x0, ea.y0, ea.x1, ea.y1), (eb.x0, eb.y0, eb.x1, eb.y1)) > 0]
 
@@ -140,9 +159,10 @@ def tradeoff(points: Mapping[str, tuple[float, float]], *, xlabel: str, ylabel: 
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.text(0.985, 0.975, "better ↗", transform=ax.transAxes, ha="right", va="top", fontsize=9,
-            color="#17803d", fontweight="bold")
-    texts = place_labels(ax, [(float(xs[i]), float(ys[i]), n) for i, n in enumerate(names)], colours=colours)
+    better = ax.text(0.985, 0.975, "better ↗", transform=ax.transAxes, ha="right", va="top", fontsize=9,
+                     color="#17803d", fontweight="bold")
+    texts = place_labels(ax, [(float(xs[i]), float(ys[i]), n) for i, n in enumerate(names)], colours=colours,
+                         avoid=[better])
     overlaps = overlapping_labels(fig, texts)
     return TradeOff(to_svg(fig), overlaps)
 
@@ -263,11 +283,12 @@ class WeekSeries:
     floor: FloatArray
 
 
-def hpa_week(series: Sequence[WeekSeries], *, title: str) -> str:
+def hpa_week(series: Sequence[WeekSeries]) -> str:
     """Small multiples, one per policy: load (pods' worth of CPU at the request; envelope per pixel bucket),
     replicas (highest per bucket) and the minReplicas floor, on shared axes."""
     n = len(series)
-    fig, axes = plt.subplots(n, 1, figsize=(9.5, 1.25 * n + 0.9), sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(n, 1, figsize=(9.5, 1.35 * n + 0.9), sharex=True, sharey=True, squeeze=False,
+                             gridspec_kw={"hspace": 0.45})
     t0 = float(min(s.timestamps.min() for s in series))
     stop = float(max(s.timestamps.max() for s in series))
     day = 86400.0
@@ -285,8 +306,7 @@ def hpa_week(series: Sequence[WeekSeries], *, title: str) -> str:
         ax.grid(alpha=0.25)
         ax.set_ylim(bottom=0)
         if i == 0:
-            ax.legend(fontsize=7.5, ncol=3, loc="lower left", bbox_to_anchor=(0.0, 1.15), frameon=False)
+            ax.legend(fontsize=7.5, ncol=3, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False)
     axes[-1, 0].set_xlabel("days into the chosen week")
     fig.supylabel("pods", fontsize=9)
-    fig.suptitle(title, fontsize=10, x=0.01, ha="left", y=1.0 + 0.25 / n)
     return to_svg(fig)

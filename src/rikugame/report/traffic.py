@@ -127,7 +127,7 @@ def render(trace: TrafficTrace, scores: Mapping[float, Mapping[str, Scores]], mo
         body = _table(rows) + "<div class='figs'>" + page.figure(_tradeoff(scale, rows)) + "</div>"
         if weeks.get(scale):
             body += (f"<h3>Replicas, load and floor over one week</h3><p class='note'>{page.esc(week_rule)}</p>"
-                     + page.figure(plots.hpa_week(weeks[scale], title=f"load × {scale:g}")))
+                     + page.figure(plots.hpa_week(weeks[scale])))
         if changes.get(scale):
             body += ("<h3>HPA settings each policy chose</h3>"
                      + _settings_table(changes[scale], days - model.warmup_seconds / 86400))
