@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rikugame.core.quantities import format_cpu, format_memory
-from rikugame.report import machine, page
+from rikugame.report import machine, page, plots
 from rikugame.report.recommend_report import GIB, SEVERITIES, Report, ReportRow
 
 FORMATS = ("table", "json", "yaml", "csv", "html")
@@ -186,7 +186,13 @@ def _html(report: Report) -> str:
                 f"of history to {_when(report.end)} · prices ${report.cpu_price}/core-hour and "
                 f"${report.memory_price}/GiB-hour · {report.queries:,} Prometheus queries in "
                 f"{report.elapsed_seconds:.1f} s")
+    top = sorted(sufficient, key=lambda r: -abs(r.monthly_saving))[:15]
+    bars = plots.saving_bars([(f"{r.namespace}/{r.workload}/{r.container}", r.monthly_saving) for r in top]) \
+        if top else ""
     sections = [
+        ("Where the saving is", page.figure(bars, f"The {len(top)} containers with the largest change in cost, "
+                                                  "per month at the prices above.") if top
+         else "<p>No container has a recommendation yet.</p>"),
         ("Containers", "<p class='note'>Click a column to sort. Now → recommended; severity follows KRR's "
                        "thresholds (CPU change ≥ 0.1 / 0.25 / 0.5 core or memory ≥ 100 / 250 / 500 MiB: "
                        "OK / WARNING / CRITICAL). Saving = running pods × 730 h × the change at the prices "

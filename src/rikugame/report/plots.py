@@ -310,3 +310,16 @@ def hpa_week(series: Sequence[WeekSeries]) -> str:
     axes[-1, 0].set_xlabel("days into the chosen week")
     fig.supylabel("pods", fontsize=9)
     return to_svg(fig)
+
+
+def saving_bars(items: Sequence[tuple[str, float]], *, unit: str = "$ per month") -> str:
+    """Horizontal bars, one per item (largest |value| first, as given): green saves, red costs more."""
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(items) + 1.0))
+    labels = [name for name, _ in items][::-1]
+    values = np.array([v for _, v in items][::-1], dtype=float)
+    ax.barh(np.arange(len(values)), values, color=["#17803d" if v >= 0 else "#b42318" for v in values])
+    ax.set_yticks(np.arange(len(values)), labels, fontsize=8)
+    ax.axvline(0, color="#1d2330", linewidth=0.8)
+    ax.set_xlabel(f"saving, {unit} (negative: the recommendation costs more)")
+    ax.grid(axis="x", alpha=0.3)
+    return to_svg(fig)

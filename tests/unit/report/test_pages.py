@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import yaml
-from report_pages import backtest_page, recommend_page, traffic_page
 
+from report_pages import backtest_page, recommend_page, traffic_page
 from rikugame.report import machine, page, plots
 
 INTERNAL_NAMES = ("stageSeconds", "responseBytes", "OOM feedback", "cpu_alloc_ratio", "oom_free", "load_scale",
