@@ -176,6 +176,7 @@ class Envelope:
     centres: FloatArray
     low: FloatArray
     high: FloatArray
+    mean: FloatArray
 
 
 def envelope(times: IntArray | FloatArray, values: FloatArray, start: float, stop: float,
@@ -195,11 +196,15 @@ def envelope(times: IntArray | FloatArray, values: FloatArray, start: float, sto
     high = np.full(n, -np.inf)
     np.minimum.at(low, idx, v[ok])
     np.maximum.at(high, idx, v[ok])
+    count = np.bincount(idx, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean: FloatArray = (np.bincount(idx, weights=v[ok], minlength=n) / count).astype(np.float64)
     empty = ~np.isfinite(low)
     low[empty] = np.nan
     high[empty] = np.nan
+    mean[empty] = np.nan
     centres: FloatArray = (start + (np.arange(n) + 0.5) * width).astype(np.float64)
-    return Envelope(centres, low, high)
+    return Envelope(centres, low, high, mean)
 
 
 def sample_interval(times: IntArray) -> float:
@@ -246,8 +251,9 @@ def usage_timeline(times: IntArray, usage: FloatArray, requests: Sequence[Reques
     env = envelope(times, usage, t0, stop, min_width=1.5 * sample_interval(times))
     width = float(env.centres[1] - env.centres[0]) if len(env.centres) > 1 else max(stop - t0, 1.0)
     x = (env.centres - t0) / day
-    ax.fill_between(x, env.low, env.high, color="#9aa3b2", alpha=0.55, linewidth=0, label="usage (min–max)",
+    ax.fill_between(x, env.low, env.high, color="#b8bfcc", alpha=0.6, linewidth=0, label="usage (min–max)",
                     step="mid")
+    ax.plot(x, env.mean, color="#5b6475", linewidth=0.6, label="usage (mean)")
     if warmup_seconds > 0:
         ax.axvspan(0, min(warmup_seconds, stop - t0) / day, color="#f1e3b5", alpha=0.6, linewidth=0,
                    label="warm-up (not scored)", zorder=0)

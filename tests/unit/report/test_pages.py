@@ -131,6 +131,7 @@ def test_envelope_keeps_min_and_max_per_bucket_and_leaves_gaps_empty() -> None:
     assert np.isnan(env.high[(env.centres > 1100) & (env.centres < 1900)]).all()
     first = times < width
     assert env.low[0] == values[first].min() and env.high[0] == values[first].max()
+    assert env.mean[0] == pytest.approx(values[first].mean())
 
 
 def test_ninety_days_at_five_minutes_become_a_few_hundred_points() -> None:
