@@ -45,7 +45,7 @@ def run_recommenders(trace: traces.Trace, names: list[str], *, recompute_seconds
     outcomes: dict[str, Outcome] = {}
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console or Console(stderr=True),
-                  transient=True, disable=console is None) as progress:
+                  transient=True, disable=console is None or not console.is_terminal) as progress:
         for name in names:
             try:
                 spec = profiles.backtest_spec(name, policy)

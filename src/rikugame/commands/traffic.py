@@ -236,7 +236,7 @@ def run(*, traffic: Path, load_scales: list[float], fmt: str, output: Path | Non
     err.print(f"[dim]{len(trace.timestamps):,} minutes from {trace.source}; {len(names)} policies × "
               f"{len(scales)} load scale(s)[/]", highlight=False, soft_wrap=True)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
+                  TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("HPA policies", total=len(names) * len(scales) + len(scales))
 
         def advance(done: int, total: int) -> None:
