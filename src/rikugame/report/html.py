@@ -108,6 +108,13 @@ def _names(names: list[str]) -> tuple[str, str | None]:
     return headline, baseline
 
 
+def _amount(value: float) -> str:
+    """``21.8`` / ``0.42``: enough digits to see a small fleet's difference."""
+    if abs(value) >= 10:
+        return f"{value:,.1f}"
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
 def _pct_change(new: float, old: float) -> str:
     return f"{(new - old) / old * 100:+.1f} %".replace("-", "−") if old > 0 else "—"
 
@@ -132,10 +139,10 @@ def summary(trace: Trace, outcomes: Mapping[str, _Outcome], fleets: Mapping[str,
         mem_part = ""
         if has_mem:
             mem_verb = "saved" if d_gib >= 0 else "added"
-            mem_part = (f" and {mem_verb} <b>{abs(d_gib):,.1f} GiB</b> of memory "
+            mem_part = (f" and {mem_verb} <b>{_amount(abs(d_gib))} GiB</b> of memory "
                         f"({page.esc(_pct_change(h.total_gib, b.total_gib))})")
         lines.append(
-            f"<b>{page.esc(headline)}</b> would have {verb} <b>{abs(d_cores):,.1f} cores</b> "
+            f"<b>{page.esc(headline)}</b> would have {verb} <b>{_amount(abs(d_cores))} cores</b> "
             f"({page.esc(_pct_change(h.total_cores, b.total_cores))} of the CPU requested){mem_part} "
             f"against {page.esc(baseline.upper() if baseline == 'vpa' else baseline)}, summed over the "
             f"{len(trace.entities):,} workloads' average requests"
@@ -143,23 +150,27 @@ def summary(trace: Trace, outcomes: Mapping[str, _Outcome], fleets: Mapping[str,
                f"<b>{exposed_days(baseline):,}</b> for {page.esc(baseline.upper() if baseline == 'vpa' else baseline)}"
                f" (of {days_text})." if has_mem else "."))
     else:
-        lines.append(f"<b>{page.esc(headline)}</b> requested <b>{h.total_cores:,.1f} cores</b>"
-                     + (f" and <b>{h.total_gib:,.1f} GiB</b>" if has_mem else "")
+        lines.append(f"<b>{page.esc(headline)}</b> requested <b>{_amount(h.total_cores)} cores</b>"
+                     + (f" and <b>{_amount(h.total_gib)} GiB</b>" if has_mem else "")
                      + f" on average over {len(trace.entities):,} workloads"
                      + (f", with <b>{exposed_days(headline):,}</b> OOM-exposed entity-days of {days_text}."
                         if has_mem else "."))
     risky = riskiest(h, RISKIEST)
     if risky:
-        items = ", ".join(
-            f"{page.esc(trace.entities[i])} ({int(h.exposed_days[i])} exposed day"
-            f"{'s' if h.exposed_days[i] != 1 else ''}, {h.cpu_deficit[i] * 100:.1f} % of CPU above the request)"
-            for i in risky)
-        lines.append(f"The {len(risky)} riskiest workloads under {page.esc(headline)} (most OOM-exposed days, "
-                     f"then most CPU usage above the request): {items}.")
+        def exposure(i: int) -> str:
+            n = int(h.exposed_days[i])
+            return f"{n} exposed day{'s' if n != 1 else ''}, " if has_mem else ""
+
+        items = ", ".join(f"{page.esc(trace.entities[i])} ({exposure(i)}{h.cpu_deficit[i] * 100:.1f} % of CPU "
+                          "above the request)" for i in risky)
+        rule = "most OOM-exposed days, then most CPU usage above the request" if has_mem else (
+            "most CPU usage above the request; the trace has no memory")
+        lines.append(f"The {len(risky)} riskiest workloads under {page.esc(headline)} ({rule}): {items}.")
     best_cpu = min(names, key=lambda n: outcomes[n].scores.cpu_alloc_ratio)
     lines.append(f"Least CPU allocated per unit of usage: <b>{page.esc(best_cpu)}</b> "
-                 f"({outcomes[best_cpu].scores.cpu_alloc_ratio:.2f}×). OOM exposures are memory usage above "
-                 "the limit the recommender set (limit = request); an exposure means a kill was likely.")
+                 f"({outcomes[best_cpu].scores.cpu_alloc_ratio:.2f}×)."
+                 + (" OOM exposures are memory usage above the limit the recommender set (limit = request); an "
+                    "exposure means a kill was likely." if has_mem else ""))
     return lines
 
 

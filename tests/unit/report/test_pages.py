@@ -94,6 +94,20 @@ def test_recommend_page_has_a_sortable_table_copyable_yaml_and_counts(pages: dic
     assert html.count("class='copy'") == 2
 
 
+def test_cpu_only_trace_summary_speaks_of_cpu_only(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from report_pages import run, usage_trace
+
+    trace = tmp_path / "cpu.parquet"
+    pq.write_table(pq.read_table(usage_trace(tmp_path / "full.parquet")).drop(["memory_bytes"]), trace)
+    out = tmp_path / "cpu.html"
+    run("backtest", "--data", str(trace), "-r", "vpa", "-r", "rikugame", "-f", "html", "-o", str(out))
+    summary = out.read_text().split("id='summary'>")[1].split("</section>")[0]
+    assert re.search(r"would have (saved|added) <b>[\d.]+ cores</b>", summary)
+    assert "OOM" not in summary and "GiB" not in summary
+
+
 def test_comparison_table_marks_better_and_worse_by_each_columns_direction() -> None:
     cols = [page.Column("cost", "$", "lower"), page.Column("safety", "%", "higher"), page.Column("size")]
     html = page.comparison_table("name", cols, [("ref", [10.0, 0.9, 1.0]), ("a", [8.0, 0.8, 2.0])],
