@@ -91,9 +91,9 @@ def _tradeoff(scale: float, rows: Mapping[str, Scores]) -> str:
                           ylabel="scored minutes without overload", title=f"Load × {scale:g}").svg
 
 
-def _settings_table(changes: Mapping[str, Sequence[SettingsChange]], days: float) -> str:
+def _settings_table(changes: Mapping[str, Sequence[SettingsChange]], scored_from: int, days: float) -> str:
     headers = ("policy", "first settings", "last settings", "target utilisation chosen", "minReplicas chosen",
-               "maxReplicas chosen", "changes per day")
+               "maxReplicas chosen", "changes per scored day")
     rows = []
     for name, cs in changes.items():
         if not cs:
@@ -108,7 +108,7 @@ def _settings_table(changes: Mapping[str, Sequence[SettingsChange]], days: float
 
         rows.append([name, text(cs[0]), text(cs[-1]), span([c.target_utilization_percent for c in cs], " %"),
                      span([c.min_replicas for c in cs]), span([c.max_replicas for c in cs]),
-                     f"{(len(cs) - 1) / days:.1f}" if days > 0 else "—"])
+                     f"{sum(c.timestamp >= scored_from for c in cs[1:]) / days:.1f}" if days > 0 else "—"])
     return page.text_table(headers, rows)
 
 
@@ -130,7 +130,8 @@ def render(trace: TrafficTrace, scores: Mapping[float, Mapping[str, Scores]], mo
                      + page.figure(plots.hpa_week(weeks[scale])))
         if changes.get(scale):
             body += ("<h3>HPA settings each policy chose</h3>"
-                     + _settings_table(changes[scale], days - model.warmup_seconds / 86400))
+                     + _settings_table(changes[scale], int(trace.timestamps[0]) + model.warmup_seconds,
+                                       days - model.warmup_seconds / 86400))
         sections.append((f"Load × {scale:g}", body))
     sections.append(("How to read this", "<p class='note'>Static policies keep one target and minReplicas; "
                      "tortoise and rikugame change them as they learn the workload. The oracle is not an HPA "
