@@ -206,8 +206,8 @@ def agreement(report: dict, args: argparse.Namespace) -> tuple[float, int, list[
         if row is None:
             misses.append(f"{key}: missing")
             continue
-        ours_cpu = row["cpu_request_recommended_millicores"]
-        ours_mib = -(-row["memory_request_recommended_bytes"] // MIB)
+        ours_cpu = row["cpuRequestRecommendedMillicores"]
+        ours_mib = -(-row["memoryRequestRecommendedBytes"] // MIB)
         if abs(ours_cpu - cpu_m) <= 1 and abs(ours_mib - mem_b // MIB) <= 1:
             ok += 1
         else:

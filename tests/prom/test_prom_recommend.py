@@ -277,8 +277,8 @@ def test_policy_applies_the_operators_guardrails(prometheus: PromServer, tmp_pat
     doc = json.loads(result.stdout)
     assert doc["report"]["recommender"] == "vpa"
     db = next(r for r in doc["rows"] if r["workload"] == "db")
-    assert db["cpu_request_recommended_millicores"] == 1600  # 2 cores, at most -20 % per step
-    assert "SCALE_DOWN_STEP_LIMIT" in db["cpu_reasons"]
+    assert db["cpuRequestRecommendedMillicores"] == 1600  # 2 cores, at most -20 % per step
+    assert "SCALE_DOWN_STEP_LIMIT" in db["cpuReasons"]
 
 
 SHORT_WINDOWS = {"rikugame": RikugameSettings(memory_window_seconds=86400),

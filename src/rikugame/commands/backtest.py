@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import io
+import sys
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -23,7 +24,7 @@ from rikugame.core import recommenders
 from rikugame.errors import ConfigError, InputError
 from rikugame.files.outputs import check_output
 from rikugame.files.tables import one_line
-from rikugame.report import html
+from rikugame.report import html, machine
 from rikugame.sim import profiles, replaying, scoring
 from rikugame.sources import traces
 
@@ -44,7 +45,7 @@ def run_recommenders(trace: traces.Trace, names: list[str], *, recompute_seconds
     outcomes: dict[str, Outcome] = {}
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console or Console(stderr=True),
-                  transient=True, disable=console is None) as progress:
+                  transient=True, disable=console is None or not console.is_terminal) as progress:
         for name in names:
             try:
                 spec = profiles.backtest_spec(name, policy)
@@ -143,17 +144,17 @@ def resolve_recommenders(names: list[str]) -> list[str]:
         return ["vpa", "krr-simple", "tortoise", "window", "rikugame"]
     unknown = [n for n in names if n not in available]
     if unknown:
-        raise InputError(f"unknown recommender {unknown[0]!r}; choose from: {', '.join(available)}")
+        raise InputError(f"--recommender: unknown recommender {unknown[0]!r}; choose from: {', '.join(available)}")
     return list(dict.fromkeys(names))
 
 
 def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup: str,
                  export_requests: Path | None, fmt: str, report: Path | None, policy: Path | None,
                  oom_feedback: bool, max_entities: int | None,
-                 restart_every: str | None = None) -> dict[str, Outcome]:
-    """The ``backtest`` command."""
-    if fmt not in ("table", "json"):
-        raise InputError(f"--format: expected table or json, got {fmt!r}")
+                 restart_every: str | None = None, output: Path | None = None) -> dict[str, Outcome]:
+    """The ``backtest`` command: ``fmt`` to ``output`` (stdout without one); ``report`` is the deprecated
+    ``--report FILE`` (the HTML page, written besides ``fmt``)."""
+    options.check_format(fmt)
     names = resolve_recommenders(recommenders)
     recompute_seconds = options.duration("--recompute", recompute)
     warmup_seconds = options.duration("--warmup", warmup) if warmup not in ("0", "0s") else 0
@@ -164,8 +165,11 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
     if export_requests is not None:
         for name in names:
             check_output(_export_path(export_requests, name, len(names) > 1), "--export-requests")
+    if output is not None:
+        check_output(output, "--output")
     if report is not None:
         check_output(report, "--report")
+        options.deprecated_report()
     trace = traces.load_trace(data, max_entities=max_entities)
     err = Console(stderr=True)
     for line in trace.warnings:
@@ -180,28 +184,57 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
         for name, outcome in outcomes.items():
             path = _export_path(export_requests, name, len(outcomes) > 1)
             rows = export_requests_file(trace, outcome.replay, path)
-            err.print(f"[dim]wrote {rows:,} request rows for {name} to {path}[/]", highlight=False)
-    if report is not None:
+            options.say_wrote(path, f"{rows:,} request rows of {name}")
+    settings = report_settings(recompute, warmup, oom_feedback)
+    pages = [(p, flag) for p, flag in ((report, "--report"), (output if fmt == "html" else None, "--output"))
+             if p is not None]
+    for page_path, flag in pages:
         try:
-            html.write_backtest_report(report, trace, outcomes, title=f"rikugame backtest — {trace.source}",
-                                       settings={"recompute": recompute, "warm-up": warmup,
-                                                 "OOM feedback": str(oom_feedback)})
+            size = html.write_backtest_report(page_path, trace, outcomes, warmup_seconds=warmup_seconds,
+                                              settings=settings)
         except OSError as exc:
-            raise InputError(f"--report {report}: {one_line(exc)}") from exc
-        err.print(f"[dim]wrote report to {report}[/]", highlight=False)
+            raise InputError(f"{flag}: cannot write {page_path}: {one_line(exc)}") from exc
+        options.say_wrote(page_path, options.size_text(size))
+    if fmt == "html":
+        if output is None:
+            sys.stdout.write(html.render_backtest(trace, outcomes, warmup_seconds=warmup_seconds,
+                                                  settings=settings))
+        return outcomes
+    doc = backtest_doc(trace, outcomes, recompute_seconds=recompute_seconds, warmup_seconds=warmup_seconds,
+                       oom_feedback=oom_feedback, restart_every_seconds=restart_every_seconds)
     if fmt == "json":
-        print(json.dumps({
-            "trace": trace.source, "entities": len(trace.entities), "samples": trace.num_samples,
-            "recompute_seconds": recompute_seconds, "warmup_seconds": warmup_seconds,
-            "oom_feedback": oom_feedback,
-            "restart_every_seconds": restart_every_seconds,
-            "recommenders": {n: {**o.scores.as_dict(), "seconds": round(o.seconds, 3),
-                                 **({"checkpoints": o.replay.checkpoints.as_dict()} if o.replay.checkpoints else {})}
-                             for n, o in outcomes.items()},
-        }, indent=2))
+        text = machine.to_json(doc)
+    elif fmt == "yaml":
+        text = machine.to_yaml(doc)
+    elif fmt == "csv":
+        text = machine.to_csv([{"trace": doc["trace"], **row} for row in doc["recommenders"].values()])
     else:
-        Console().print(scores_table(outcomes, f"{len(trace.entities)} entities, {trace.num_samples:,} samples"))
+        console = Console(file=io.StringIO(), record=True, width=Console().width if output is None else 120,
+                          force_terminal=False)
+        console.print(scores_table(outcomes, f"{len(trace.entities)} entities, {trace.num_samples:,} samples"))
+        text = console.export_text()
+    options.emit(text, output)
     return outcomes
+
+
+def backtest_doc(trace: traces.Trace, outcomes: dict[str, Outcome], *, recompute_seconds: int,
+                 warmup_seconds: int, oom_feedback: bool, restart_every_seconds: int | None) -> dict[str, Any]:
+    """The run as plain data (snake_case; the machine formats write it in camelCase)."""
+    return {
+        "trace": trace.source, "entities": len(trace.entities), "samples": trace.num_samples,
+        "recompute_seconds": recompute_seconds, "warmup_seconds": warmup_seconds,
+        "oom_feedback": oom_feedback,
+        "restart_every_seconds": restart_every_seconds,
+        "recommenders": {n: {**o.scores.as_dict(), "seconds": round(o.seconds, 3),
+                             **({"checkpoints": o.replay.checkpoints.as_dict()} if o.replay.checkpoints else {})}
+                         for n, o in outcomes.items()},
+    }
+
+
+def report_settings(recompute: str, warmup: str, oom_feedback: bool) -> dict[str, str]:
+    """How the run was set up, in words, for the page's first line."""
+    return {"decided every": recompute, "warm-up": warmup,
+            "memory over the limit": "fed back as OOM kills" if oom_feedback else "counted as exposures, not kills"}
 
 
 def span_text(seconds: int) -> str:
@@ -236,10 +269,16 @@ def demo_trace_path() -> Path:
     return Path(str(resources.files("rikugame.data").joinpath(DEMO_TRACE)))
 
 
-def run_demo(output: Path) -> dict[str, Outcome]:
-    """The ``demo`` command: every recommender on the bundled sample, HTML report, table."""
-    outcomes = run_backtest(data=demo_trace_path(), recommenders=[], recompute="1h", warmup="24h",
-                            export_requests=None, fmt="table", report=output, policy=None,
-                            oom_feedback=False, max_entities=None)
-    Console(stderr=True).print(f"open [bold]{output}[/] for plots of usage vs applied requests")
-    return outcomes
+def run_demo(output: Path, fmt: str = "html") -> dict[str, Outcome]:
+    """The ``demo`` command: every recommender on the bundled sample; the table on stdout and the page (or
+    ``fmt``) in ``output``."""
+    if fmt == "html":
+        outcomes = run_backtest(data=demo_trace_path(), recommenders=[], recompute="1h", warmup="24h",
+                                export_requests=None, fmt="table", report=output, policy=None,
+                                oom_feedback=False, max_entities=None)
+        Console(stderr=True).print(f"open [bold]{output}[/] for the verdict, the scores and the plots",
+                                   highlight=False)
+        return outcomes
+    return run_backtest(data=demo_trace_path(), recommenders=[], recompute="1h", warmup="24h",
+                        export_requests=None, fmt=fmt, output=output, report=None, policy=None,
+                        oom_feedback=False, max_entities=None)

@@ -7,7 +7,6 @@ from the same decision core the operator runs. See docs/recommend.md.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rikugame.commands import options as opts
 from rikugame.commands.recommend_pipeline import ReportOptions, build_report
 from rikugame.core.policy import TunerSpec
+from rikugame.core.recommenders import names as recommender_names
 from rikugame.errors import ConfigError, InputError, RikugameError
+from rikugame.files.outputs import check_output
 from rikugame.report import formats
 from rikugame.report.recommend_report import DEFAULT_CPU_PRICE, DEFAULT_MEMORY_PRICE, Report
 from rikugame.sources.prometheus import PrometheusSettings
@@ -81,70 +82,91 @@ def parse_headers(values: list[str] | None) -> dict[str, str]:
 
 def recommend(
     prometheus: Annotated[str, typer.Option("--prometheus", "-p", envvar="RIKUGAME_PROMETHEUS_URL",
-                                            help="Prometheus (or Thanos/Mimir/VictoriaMetrics) base URL.")],
+                                            metavar="URL",
+        help="Prometheus (or Thanos/Mimir/VictoriaMetrics) base URL.")],
     namespace: Annotated[list[str] | None, typer.Option(
-        "--namespace", "-n", help="Namespace to report on (repeatable). Default: all.")] = None,
+        "--namespace", "-n", metavar="NAME", help="Namespace to report on (repeatable). Default: all.")] = None,
     selector: Annotated[str | None, typer.Option(
-        "--selector", "-l", help="Pod label selector (key=value,key!=value), read from kube_pod_labels.")]
+        "--selector", "-l", metavar="SELECTOR",
+        help="Pod label selector (key=value,key!=value), read from kube_pod_labels.")]
     = None,
-    history: Annotated[str, typer.Option("--history", help="How much history to use.")] = "14d",
-    step: Annotated[str, typer.Option("--step", help="Sample resolution (subquery step / range step).")]
+    history: Annotated[str, typer.Option("--history", metavar="DURATION", help="How much history to use.")] = "14d",
+    step: Annotated[str, typer.Option("--step", metavar="DURATION",
+        help="Sample resolution (subquery step / range step).")]
     = "1m",
-    rate_window: Annotated[str, typer.Option("--rate-window", help="CPU rate() window.")] = "5m",
+    rate_window: Annotated[str, typer.Option("--rate-window", metavar="DURATION", help="CPU rate() window.")] = "5m",
     recommender: Annotated[str | None, typer.Option(
-        "--recommender", "-r", help="Recommender name (default: the --policy's, else krr-simple).")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, yaml, csv or html.")] = "table",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")]
+        "--recommender", "-r", metavar="NAME",
+        help=f"Recommender: one of {', '.join(recommender_names())} (default: the --policy's, else "
+             "krr-simple).")] = None,
+    fmt: Annotated[opts.Format, typer.Option("--format", "-f", help=opts.FORMAT_HELP)] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE",
+        help="Write the report to this file.")]
     = None,
-    end: Annotated[str, typer.Option("--end", help="The report's 'now': now, Unix seconds or RFC 3339.")]
+    end: Annotated[str, typer.Option("--end", metavar="TIME",
+        help="The report's 'now': now, Unix seconds or RFC 3339.")]
     = "now",
-    cpu_price: Annotated[float, typer.Option("--cpu-price", help="USD per core-hour.")] = DEFAULT_CPU_PRICE,
-    memory_price: Annotated[float, typer.Option("--memory-price", help="USD per GiB-hour.")]
+    cpu_price: Annotated[float, typer.Option("--cpu-price", metavar="USD",
+        help="USD per core-hour.")] = DEFAULT_CPU_PRICE,
+    memory_price: Annotated[float, typer.Option("--memory-price", metavar="USD", help="USD per GiB-hour.")]
     = DEFAULT_MEMORY_PRICE,
     min_history: Annotated[str | None, typer.Option(
-        "--min-history", help="Least history for a recommendation (default: the recommender's own).")] = None,
+        "--min-history", metavar="DURATION",
+        help="Least history for a recommendation (default: the recommender's own).")] = None,
     policy: Annotated[Path | None, typer.Option(
-        "--policy", help="YAML Tuner spec: apply its guardrails and bounds (what the operator would do).")]
+        "--policy", metavar="FILE",
+        help="YAML Tuner spec: apply its guardrails and bounds (what the operator would do).")]
     = None,
     emit_patches: Annotated[Path | None, typer.Option(
-        "--emit-patches", help="Write kustomize strategic-merge patches into this directory.")] = None,
-    kind: Annotated[list[str] | None, typer.Option("--kind", help="Workload kinds (repeatable).")] = None,
+        "--emit-patches", metavar="DIR", help="Write kustomize strategic-merge patches into this directory.")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", metavar="KIND",
+        help=f"Workload kind (repeatable): {', '.join(KINDS)}. Default: all.")] = None,
     cluster_label: Annotated[str | None, typer.Option(
-        "--cluster-label", help="Label that names the cluster in a multi-cluster Prometheus.")] = None,
+        "--cluster-label", metavar="LABEL", help="Label that names the cluster in a multi-cluster Prometheus.")] = None,
     cluster: Annotated[str | None, typer.Option(
-        "--cluster", help="Only this cluster (with --cluster-label).")] = None,
+        "--cluster", metavar="NAME", help="Only this cluster (with --cluster-label).")] = None,
     token: Annotated[str | None, typer.Option("--token", envvar="RIKUGAME_PROMETHEUS_TOKEN",
-                                              help="Bearer token.")] = None,
+                                              metavar="TOKEN", help="Bearer token.")] = None,
     token_file: Annotated[Path | None, typer.Option(
-        "--token-file", help="Read the bearer token from a file.")] = None,
-    user: Annotated[str | None, typer.Option("--user", help="Basic auth as user:password.")] = None,
-    header: Annotated[list[str] | None, typer.Option("--header", "-H", help="Extra 'Name: value' header.")]
+        "--token-file", metavar="FILE", help="Read the bearer token from a file.")] = None,
+    user: Annotated[str | None, typer.Option("--user", metavar="USER:PASSWORD",
+        help="Basic auth as user:password.")] = None,
+    header: Annotated[list[str] | None, typer.Option("--header", "-H", metavar="HEADER",
+        help="Extra 'Name: value' header.")]
     = None,
-    ca_file: Annotated[Path | None, typer.Option("--ca-file", help="CA bundle to verify Prometheus' TLS.")]
+    ca_file: Annotated[Path | None, typer.Option("--ca-file", metavar="FILE",
+        help="CA bundle to verify Prometheus' TLS.")]
     = None,
     insecure: Annotated[bool, typer.Option("--insecure-skip-tls-verify", help="Do not verify TLS.")] = False,
-    client_cert: Annotated[Path | None, typer.Option("--client-cert", help="Client certificate (mTLS).")]
+    client_cert: Annotated[Path | None, typer.Option("--client-cert", metavar="FILE",
+        help="Client certificate (mTLS).")]
     = None,
-    client_key: Annotated[Path | None, typer.Option("--client-key", help="Client key (mTLS).")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", help="Queries in flight at once.")] = 3,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per query.")] = 120.0,
-    retries: Annotated[int, typer.Option("--retries", help="Retries on 5xx, timeouts, connection errors.")]
+    client_key: Annotated[Path | None, typer.Option("--client-key", metavar="FILE", help="Client key (mTLS).")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", metavar="N", help="Queries in flight at once.")] = 3,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="Seconds per query.")] = 120.0,
+    retries: Annotated[int, typer.Option("--retries", metavar="N", help="Retries on 5xx, timeouts, connection errors.")]
     = 4,
     max_pods_per_query: Annotated[int, typer.Option(
-        "--max-pods-per-query", help="Pods per usage query (bounds Prometheus memory).")] = 25,
+        "--max-pods-per-query", metavar="N", help="Pods per usage query (bounds Prometheus memory).")] = 25,
     kubeconfig: Annotated[Path | None, typer.Option(
-        "--kubeconfig", help="Not supported yet: workloads always come from kube-state-metrics.")] = None,
+        "--kubeconfig", metavar="FILE",
+        help="Not supported yet: workloads always come from kube-state-metrics.")] = None,
 ) -> None:
     """Right-sizing report from Prometheus history: current vs recommended requests/limits, severity,
     estimated monthly saving and data sufficiency, per workload container."""
     try:
-        if fmt not in formats.FORMATS:
-            raise InputError(f"--format: choose one of {', '.join(formats.FORMATS)}, not {fmt!r}")
+        opts.check_format(fmt)
         if kubeconfig is not None:
-            raise InputError("--kubeconfig is not supported yet: rikugame recommend reads workloads from "
+            raise InputError("--kubeconfig: not supported yet: rikugame recommend reads workloads from "
                              "kube-state-metrics (drop the flag)")
         if (cluster is None) != (cluster_label is None) and cluster is not None:
-            raise InputError("--cluster needs --cluster-label (the label that names the cluster)")
+            raise InputError("--cluster: needs --cluster-label (the label that names the cluster)")
+        if client_key is not None and client_cert is None:
+            raise InputError("--client-key: needs --client-cert")
+        if token is not None and token_file is not None:
+            raise InputError("--token-file: give either --token or --token-file, not both")
+        if output is not None:
+            check_output(output, "--output")
         if token_file is not None:
             try:
                 token = token_file.read_text().strip()
@@ -181,14 +203,10 @@ def recommend(
         terminal = Console()
         width = terminal.width if terminal.is_terminal and not output else 200
         text = formats.render(report, fmt, width=width)
-        if output is not None:
-            output.write_text(text)
-            Console(stderr=True).print(f"wrote {output} ({len(report.rows)} containers)", highlight=False)
-        else:
-            sys.stdout.write(text)
+        opts.emit(text, output, detail=f"{len(report.rows)} containers")
         if emit_patches is not None:
-            files = formats.emit_patches(report, emit_patches)
-            Console(stderr=True).print(f"wrote {len(files)} files to {emit_patches}", highlight=False)
+            for path in formats.emit_patches(report, emit_patches):
+                opts.say_wrote(path)
     except RikugameError as exc:
         raise opts.fail(str(exc)) from exc
 

@@ -1,22 +1,25 @@
 """``rikugame backtest --traffic FILE``: every horizontal policy on a request-rate trace, side by side.
 
-Prints a table (rich) or JSON (``policies.<name>.replica_hours|overload_minutes|severe_minutes|
-scaling_events_per_day|peak_replicas|mean_utilization``, for the first load scale; every scale under
-``scales``), optionally writes the HTML report with the Pareto plot and ``--export-hpa`` Parquet with the HPA
-settings each policy applied (``policy``, ``timestamp``, ``target_utilization_percent``, ``min_replicas``,
-``max_replicas``, ``load_scale``; one row per change). With ``--restart-every DURATION`` every policy's
-tuning is checkpointed to JSON bytes and rebuilt from them at each multiple of DURATION of simulated time;
-the JSON then has ``checkpoint_bytes.<policy>`` = {``mean``, ``max``, ``checkpoints``} per workload (and per
-scale under ``scales``).
+``-f/--format`` table (rich), json / yaml (``policies.<name>.replicaHours|overloadMinutes|severeMinutes|
+scalingEventsPerDay|peakReplicas|meanUtilization``, for the first load scale; every scale under ``scales``),
+csv (one row per load scale and policy) or html (the report page: verdict, tables, trade-off plot, a week of
+replicas/load/floor per policy, the HPA settings chosen); ``-o/--output FILE`` writes it to a file.
+``--export-hpa`` writes Parquet with the HPA settings each policy applied (``policy``, ``timestamp``,
+``target_utilization_percent``, ``min_replicas``, ``max_replicas``, ``load_scale``; one row per change). With
+``--restart-every DURATION`` every policy's tuning is checkpointed to JSON bytes and rebuilt from them at each
+multiple of DURATION of simulated time; the JSON then has ``checkpointBytes.<policy>`` = {``mean``, ``max``,
+``checkpoints``} per workload (and per scale under ``scales``).
 """
 
 from __future__ import annotations
 
-import json
+import io
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from rikugame.commands import options
@@ -34,6 +38,9 @@ from rikugame.files.outputs import check_output
 from rikugame.files.tables import one_line, read_columns
 from rikugame.files.times import unix_seconds
 from rikugame.files.values import measurement
+from rikugame.report import machine, page, plots
+from rikugame.report import traffic as traffic_report
+from rikugame.report.traffic import SettingsChange
 from rikugame.sim.service import ServiceModel, TrafficTrace, simulate
 from rikugame.sim.traffic import CoreDriver, Scores, oracle_scores, score
 
@@ -70,9 +77,9 @@ def read_traffic(path: Path) -> TrafficTrace:
     Times in any encoding of :mod:`rikugame.files.times`; counts finite and ≥ 0 (:mod:`rikugame.files.values`).
     """
     if not path.exists():
-        raise InputError(f"traffic trace {path} does not exist")
+        raise InputError(f"--traffic: {path} does not exist")
     if not path.is_file():
-        raise InputError(f"traffic trace {path} is not a file")
+        raise InputError(f"--traffic: {path} is not a file")
     table = read_columns(path, ("timestamp", "requests"), what="traffic trace")
     missing = {"timestamp", "requests"} - set(table.column_names)
     if missing:
@@ -94,9 +101,15 @@ def read_traffic(path: Path) -> TrafficTrace:
     return TrafficTrace(ts, req, source=str(path))
 
 
-def _run_one(job: tuple[str, float, TrafficTrace, int | None]
-             ) -> tuple[Scores, list[tuple[int, int, int, int]], list[int]]:
-    name, scale, trace, restart_every = job
+Week = tuple[int, int]
+"""[start, stop) Unix seconds of the week the page plots."""
+WeekData = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Per minute of the week: timestamps, replicas, load (pods at 100 % of the request), minReplicas floor."""
+
+
+def _run_one(job: tuple[str, float, TrafficTrace, int | None, Week | None]
+             ) -> tuple[Scores, list[tuple[int, int, int, int]], list[int], WeekData | None]:
+    name, scale, trace, restart_every, week = job
     policy = POLICIES[name]
     model = ServiceModel(load_scale=scale,
                          decide_interval_seconds=DECIDE_INTERVAL_SECONDS.get(policy.recommender, 60))
@@ -104,7 +117,32 @@ def _run_one(job: tuple[str, float, TrafficTrace, int | None]
     run = simulate(trace, driver, model)
     changes = [(t, s.target_utilization_percent, s.min_replicas, s.max_replicas)
                for t, s in run.settings_changes]
-    return score(run), changes, driver.checkpoint_bytes
+    week_data: WeekData | None = None
+    if week is not None:
+        sel = (run.timestamps >= week[0]) & (run.timestamps < week[1])
+        ts = run.timestamps[sel]
+        change_times = np.array([c[0] for c in changes], dtype=np.int64)
+        floors = np.array([c[2] for c in changes], dtype=np.float64)
+        floor = floors[np.maximum(np.searchsorted(change_times, ts, side="right") - 1, 0)]
+        week_data = (ts, run.replicas[sel], run.demand_cores[sel] / model.request_cores, floor)
+    return score(run), changes, driver.checkpoint_bytes, week_data
+
+
+def busiest_week(trace: TrafficTrace, warmup_seconds: int) -> tuple[Week | None, str]:
+    """The plotted week and its rule: 7 days around the busiest scored minute (from the UTC midnight 3 days
+    before it, kept inside the scored part of the trace)."""
+    t = trace.timestamps
+    scored = (t - t[0] >= warmup_seconds) & np.isfinite(trace.requests)
+    if not scored.any():
+        return None, ""
+    peak = int(np.flatnonzero(scored)[np.argmax(trace.requests[scored])])
+    first = int(t[np.flatnonzero(scored)[0]])
+    last = int(t[-1]) + 60
+    start = max(first, (int(t[peak]) // 86400 - 3) * 86400)
+    start = max(first, min(start, last - 7 * 86400))
+    day = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(int(t[peak])))
+    return (start, start + 7 * 86400), (f"The week shown is chosen by a rule: the 7 days around the busiest "
+                                        f"scored minute ({day}), from the UTC midnight 3 days before it.")
 
 
 def select_policies(recommenders: list[str]) -> list[str]:
@@ -115,69 +153,158 @@ def select_policies(recommenders: list[str]) -> list[str]:
     unknown = [r for r in recommenders if r not in POLICIES
                and r not in {p.recommender for p in POLICIES.values()} and r != "oracle"]
     if unknown:
-        raise InputError(f"unknown horizontal policy {', '.join(unknown)}; choose from "
+        raise InputError(f"--recommender: unknown horizontal policy {', '.join(unknown)}; choose from "
                          f"{', '.join(sorted(set(POLICIES) | {p.recommender for p in POLICIES.values()}))}")
     return chosen
 
 
+@dataclass
+class Evaluation:
+    """Scores per scale and policy (plus the oracle bound), the HPA settings changes, the checkpoint sizes
+    (bytes, one per restart) and the plotted week of every run."""
+
+    scores: dict[float, dict[str, Scores]]
+    changes: Changes
+    sizes: CheckpointSizes
+    weeks: dict[tuple[str, float], WeekData] = field(default_factory=dict)
+
+
 def evaluate(trace: TrafficTrace, scales: list[float], names: list[str], workers: int | None = None,
-             restart_every_seconds: int | None = None
-             ) -> tuple[dict[float, dict[str, Scores]], Changes, CheckpointSizes]:
-    """Scores per scale and policy (plus the oracle bound), the HPA settings changes and the checkpoint
-    sizes (bytes, one per restart) per run."""
-    jobs = [(name, scale, trace, restart_every_seconds) for scale in scales for name in names]
+             restart_every_seconds: int | None = None, week: Week | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Evaluation:
+    """Every policy at every scale (in a process pool), then the oracle; ``progress(done, total)``."""
+    jobs = [(name, scale, trace, restart_every_seconds, week) for scale in scales for name in names]
     workers = workers or min(len(jobs), os.cpu_count() or 1)
+    total = len(jobs) + len(scales)
+    results: list[tuple[Scores, list[tuple[int, int, int, int]], list[int], WeekData | None] | None]
+    results = [None] * len(jobs)
+    done = 0
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_run_one, jobs))
+            futures = {pool.submit(_run_one, job): i for i, job in enumerate(jobs)}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                done += 1
+                if progress is not None:
+                    progress(done, total)
     else:
-        results = [_run_one(job) for job in jobs]
-    scores: dict[float, dict[str, Scores]] = {s: {} for s in scales}
-    changes: Changes = {}
-    sizes: CheckpointSizes = {}
-    for (name, scale, _, _), (sc, ch, sz) in zip(jobs, results, strict=True):
-        scores[scale][name] = sc
-        changes[(name, scale)] = ch
-        sizes[(name, scale)] = sz
+        for i, job in enumerate(jobs):
+            results[i] = _run_one(job)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    out = Evaluation({s: {} for s in scales}, {}, {})
+    for (name, scale, _, _, _), result in zip(jobs, results, strict=True):
+        assert result is not None
+        sc, ch, sz, wk = result
+        out.scores[scale][name] = sc
+        out.changes[(name, scale)] = ch
+        out.sizes[(name, scale)] = sz
+        if wk is not None:
+            out.weeks[(name, scale)] = wk
     for scale in scales:
-        scores[scale]["oracle"] = oracle_scores(trace, ServiceModel(load_scale=scale))
-    return scores, changes, sizes
+        out.scores[scale]["oracle"] = oracle_scores(trace, ServiceModel(load_scale=scale))
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    return out
 
 
-def run(*, traffic: Path, load_scales: list[float], fmt: str, report: Path | None,
+def run(*, traffic: Path, load_scales: list[float], fmt: str, output: Path | None, report: Path | None,
         export_hpa: Path | None, recommenders: list[str], restart_every: str | None = None) -> None:
-    """The CLI entry (see module docstring)."""
-    if fmt not in {"table", "json"}:
-        raise InputError(f"--format must be table or json, not {fmt!r}")
+    """The CLI entry (see module docstring). ``report`` is the deprecated ``--report`` (HTML besides ``fmt``)."""
+    options.check_format(fmt)
     restart_seconds = options.duration("--restart-every", restart_every) if restart_every is not None else None
     scales = list(load_scales) or DEFAULT_SCALES
     if any(not np.isfinite(s) or s <= 0 for s in scales):
-        raise InputError("--load-scale must be positive")
+        bad = next(s for s in scales if not np.isfinite(s) or s <= 0)
+        raise InputError(f"--load-scale: must be a positive number, got {bad:g}")
     names = select_policies(recommenders)
     if export_hpa is not None:
         check_output(export_hpa, "--export-hpa")
+    if output is not None:
+        check_output(output, "--output")
     if report is not None:
         check_output(report, "--report")
+        options.deprecated_report()
     trace = read_traffic(traffic)
     check_scorable(trace, ServiceModel().warmup_seconds)
-    scores, changes, sizes = evaluate(trace, scales, names, restart_every_seconds=restart_seconds)
     model = ServiceModel()
-    if export_hpa is not None:
-        write_hpa_changes(export_hpa, changes)
-    if report is not None:
-        from rikugame.report.traffic import write_report
+    wants_page = fmt == "html" or report is not None
+    week, week_rule = busiest_week(trace, model.warmup_seconds) if wants_page else (None, "")
+    err = Console(stderr=True)
+    err.print(f"[dim]{len(trace.timestamps):,} minutes from {trace.source}; {len(names)} policies × "
+              f"{len(scales)} load scale(s)[/]", highlight=False, soft_wrap=True)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("HPA policies", total=len(names) * len(scales) + len(scales))
 
-        try:
-            write_report(report, trace, scores, model, command=_command_line())
-        except OSError as exc:
-            raise InputError(f"--report {report}: {one_line(exc)}") from exc
-    if fmt == "json":
-        print(json.dumps(to_json(trace, scores, model, sizes if restart_seconds is not None else None),
-                         indent=2))
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = evaluate(trace, scales, names, restart_every_seconds=restart_seconds, week=week, progress=advance)
+    if export_hpa is not None:
+        write_hpa_changes(export_hpa, result.changes)
+        options.say_wrote(export_hpa, f"{sum(len(c) for c in result.changes.values()):,} HPA settings rows")
+    sizes = result.sizes if restart_seconds is not None else None
+    page_args = (trace, result, model, week_rule)
+    if report is not None:
+        size = write_page(report, *page_args, flag="--report")
+        options.say_wrote(report, options.size_text(size))
+    if fmt == "html":
+        if output is not None:
+            size = write_page(output, *page_args, flag="--output")
+            options.say_wrote(output, options.size_text(size))
+        else:
+            sys.stdout.write(render_page(*page_args))
+    elif fmt == "table":
+        text = table_text(result.scores, trace, sizes)
+        options.emit(text, output)
     else:
-        print_table(scores, trace)
-        if restart_seconds is not None:
-            print_checkpoint_sizes(sizes)
+        doc = to_json(trace, result.scores, model, sizes)
+        text = {"json": machine.to_json, "yaml": machine.to_yaml}[fmt](doc) if fmt != "csv" else to_csv(
+            result.scores, sizes)
+        options.emit(text, output)
+
+
+def _page_data(trace: TrafficTrace, result: Evaluation, model: ServiceModel
+               ) -> tuple[dict[float, list[plots.WeekSeries]], dict[float, dict[str, list[SettingsChange]]]]:
+    weeks: dict[float, list[plots.WeekSeries]] = {}
+    changes: dict[float, dict[str, list[SettingsChange]]] = {}
+    for scale, rows in result.scores.items():
+        weeks[scale] = [plots.WeekSeries(name, *result.weeks[(name, scale)]) for name in rows
+                        if (name, scale) in result.weeks]
+        changes[scale] = {name: [SettingsChange(*c) for c in result.changes[(name, scale)]] for name in rows
+                          if (name, scale) in result.changes}
+    return weeks, changes
+
+
+def render_page(trace: TrafficTrace, result: Evaluation, model: ServiceModel, week_rule: str) -> str:
+    """The HTML page of this run."""
+    weeks, changes = _page_data(trace, result, model)
+    return traffic_report.render(trace, result.scores, model, weeks=weeks, week_rule=week_rule,
+                                 changes=changes, command=_command_line())
+
+
+def write_page(path: Path, trace: TrafficTrace, result: Evaluation, model: ServiceModel, week_rule: str, *,
+               flag: str) -> int:
+    """Write the page; returns its size in bytes."""
+    try:
+        return page.write(path, render_page(trace, result, model, week_rule))
+    except OSError as exc:
+        raise InputError(f"{flag}: cannot write {path}: {one_line(exc)}") from exc
+
+
+def to_csv(scores: dict[float, dict[str, Scores]], sizes: CheckpointSizes | None = None) -> str:
+    """One row per load scale and policy (camelCase headers)."""
+    rows = []
+    for scale, by_policy in scores.items():
+        for name, s in by_policy.items():
+            row: dict[str, Any] = {"load_scale": scale, "policy": name, **s.as_dict()}
+            if sizes is not None and (name, scale) in sizes:
+                row["checkpoint_bytes"] = checkpoint_summary(sizes, scale).get(name, {})
+            rows.append(row)
+    return machine.to_csv(rows)
 
 
 def checkpoint_summary(sizes: CheckpointSizes, scale: float) -> dict[str, dict[str, float | int]]:
@@ -210,19 +337,9 @@ def to_json(trace: TrafficTrace, scores: dict[float, dict[str, Scores]], model: 
     return doc
 
 
-def print_checkpoint_sizes(sizes: CheckpointSizes) -> None:
-    console = Console(file=sys.stdout, width=120)
-    table = Table(title="checkpoint bytes per workload (JSON)")
-    for col in ("policy", "load scale", "mean", "max", "checkpoints"):
-        table.add_column(col, justify="left" if col == "policy" else "right")
-    for (name, scale), sz in sizes.items():
-        table.add_row(name, f"{scale:g}", f"{sum(sz) / len(sz):,.0f}" if sz else "-", f"{max(sz, default=0):,}",
-                      str(len(sz)))
-    console.print(table)
-
-
-def print_table(scores: dict[float, dict[str, Scores]], trace: TrafficTrace) -> None:
-    console = Console(file=sys.stdout, width=120)
+def table_text(scores: dict[float, dict[str, Scores]], trace: TrafficTrace, sizes: CheckpointSizes | None) -> str:
+    """The rich tables (one per load scale, then the checkpoint sizes when the run restarted) as text."""
+    console = Console(file=io.StringIO(), width=120, record=True, force_terminal=False)
     for scale, rows in scores.items():
         table = Table(title=f"{Path(trace.source).name or 'traffic'} × {scale:g} (days 7+ scored)")
         for col in ("policy", "replica-hours", "overload min", "severe min", "scaling events/day",
@@ -233,6 +350,15 @@ def print_table(scores: dict[float, dict[str, Scores]], trace: TrafficTrace) -> 
                           f"{s.scaling_events_per_day:.1f}", str(s.peak_replicas),
                           f"{s.mean_utilization:.1%}")
         console.print(table)
+    if sizes is not None:
+        table = Table(title="checkpoint bytes per workload (JSON)")
+        for col in ("policy", "load scale", "mean", "max", "checkpoints"):
+            table.add_column(col, justify="left" if col == "policy" else "right")
+        for (name, scale), sz in sizes.items():
+            table.add_row(name, f"{scale:g}", f"{sum(sz) / len(sz):,.0f}" if sz else "-",
+                          f"{max(sz, default=0):,}", str(len(sz)))
+        console.print(table)
+    return console.export_text()
 
 
 def write_hpa_changes(path: Path, changes: Changes) -> None:

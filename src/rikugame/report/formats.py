@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import html
 import io
-import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from rikugame.core.quantities import format_cpu, format_memory
-from rikugame.report.recommend_report import Report, ReportRow
+from rikugame.report import machine, page, plots
+from rikugame.report.recommend_report import GIB, SEVERITIES, Report, ReportRow
 
 FORMATS = ("table", "json", "yaml", "csv", "html")
 MIB = 2**20
@@ -76,30 +74,17 @@ def row_data(row: ReportRow) -> dict[str, Any]:
 def render(report: Report, fmt: str, *, width: int | None = None) -> str:
     """The report as text in ``fmt``."""
     if fmt == "json":
-        doc = {"report": header(report), "rows": [row_data(r) for r in report.rows]}
-        return json.dumps(doc, indent=2) + "\n"
+        return machine.to_json({"report": header(report), "rows": [row_data(r) for r in report.rows]})
     if fmt == "yaml":
-        return yaml.safe_dump({"report": header(report), "rows": [row_data(r) for r in report.rows]},
-                              sort_keys=False, allow_unicode=True)
+        return machine.to_yaml({"report": header(report), "rows": [row_data(r) for r in report.rows]})
     if fmt == "csv":
-        return _csv(report)
+        return machine.to_csv([row_data(r) for r in report.rows]) if report.rows else machine.to_csv(
+            [], [machine.camel(k) for k in ReportRow.__dataclass_fields__])
     if fmt == "html":
         return _html(report)
     if fmt == "table":
         return _table(report, width)
     raise ValueError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-
-
-def _csv(report: Report) -> str:
-    out = io.StringIO()
-    rows = [row_data(r) for r in report.rows]
-    fields = list(rows[0]) if rows else list(row_data.__annotations__)
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: ";".join(v) if isinstance(v, list) else ("" if v is None else v)
-                         for k, v in r.items()})
-    return out.getvalue()
 
 
 def _table(report: Report, width: int | None) -> str:
@@ -149,30 +134,78 @@ def _table(report: Report, width: int | None) -> str:
 
 
 def _html(report: Report) -> str:
-    h = header(report)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in (
-        "Namespace", "Workload", "Container", "Pods", "CPU request", "CPU limit", "Memory request",
-        "Memory limit", "Severity", "$/month", "History", "Notes"))
-    body = []
+    """The page: verdict, sortable table, copyable YAML per workload (``report.page``'s look)."""
+    sufficient = [r for r in report.rows if r.sufficient]
+    shrink = [r for r in sufficient if r.monthly_saving > 0.005]
+    grow = [r for r in sufficient if r.monthly_saving < -0.005]
+    unchanged = len(sufficient) - len(shrink) - len(grow)
+    short = len(report.rows) - len(sufficient)
+    cores = sum(r.pods * (r.cpu_request - r.cpu_request_recommended) / 1000 for r in sufficient
+                if r.cpu_request >= 0 and r.cpu_request_recommended >= 0)
+    gib = sum(r.pods * (r.memory_request - r.memory_request_recommended) / GIB for r in sufficient
+              if r.memory_request >= 0 and r.memory_request_recommended >= 0)
+    total = report.total_saving()
+    verb = "save" if total >= 0 else "cost"
+    workloads = {(r.cluster, r.namespace, r.kind, r.workload) for r in report.rows}
+    summary = [
+        f"Applying these recommendations would <b>{verb} ${abs(total):,.2f} per month</b> "
+        f"({'−' if cores >= 0 else '+'}{abs(cores):,.2f} cores and {'−' if gib >= 0 else '+'}{abs(gib):,.2f} GiB "
+        f"of requests over the running pods) across {len(report.rows):,} containers of {len(workloads):,} "
+        "workloads.",
+        f"<b>{len(shrink):,}</b> containers to shrink, <b>{len(grow):,}</b> to grow, {unchanged:,} about right; "
+        + (f"<b>{short:,}</b> with too little history (kept as they are)." if short
+           else "every container had enough history."),
+    ]
+    critical = sorted((r for r in report.rows if r.severity == "CRITICAL"), key=lambda r: r.monthly_saving)
+    if critical:
+        names = ", ".join(page.esc(f"{r.namespace}/{r.workload}/{r.container}") for r in critical[:5])
+        summary.append(f"Largest changes (critical): {names}" + (" …" if len(critical) > 5 else "") + ".")
+    headers = ("namespace", "workload", "container", "pods", "CPU request", "CPU limit", "memory request",
+               "memory limit", "severity", "saving ($/month)", "history (days)", "notes")
+    rows, keys, classes = [], [], []
     for r in report.rows:
-        cells = [r.namespace, f"{r.kind}/{r.workload}", r.container, str(r.pods),
-                 _change(cpu_text(r.cpu_request), cpu_text(r.cpu_request_recommended)),
-                 _change(cpu_text(r.cpu_limit), cpu_text(r.cpu_limit_recommended)),
-                 _change(memory_text(r.memory_request), memory_text(r.memory_request_recommended)),
-                 _change(memory_text(r.memory_limit), memory_text(r.memory_limit_recommended)),
-                 r.severity, f"{r.monthly_saving:,.2f}" if r.sufficient else "-",
-                 f"{r.history_seconds / 86400:.1f}d", "; ".join(r.notes)]
-        tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
-        body.append(f'<tr class="{r.severity.lower()}">{tds}</tr>')
-    meta = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in h.items())
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>rikugame recommend</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px}}tr.critical td{{background:#fdd}}
-tr.warning td{{background:#ffd}}tr.unknown td{{color:#888}}</style></head>
-<body><h1>Right-sizing report</h1><ul>{meta}</ul>
-<table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></body></html>
-"""
+        rows.append([r.namespace, f"{r.kind}/{r.workload}", r.container, str(r.pods),
+                     _change(cpu_text(r.cpu_request), cpu_text(r.cpu_request_recommended)),
+                     _change(cpu_text(r.cpu_limit), cpu_text(r.cpu_limit_recommended)),
+                     _change(memory_text(r.memory_request), memory_text(r.memory_request_recommended)),
+                     _change(memory_text(r.memory_limit), memory_text(r.memory_limit_recommended)),
+                     r.severity, f"{r.monthly_saving:,.2f}" if r.sufficient else "too little data",
+                     f"{r.history_seconds / 86400:.1f}", "; ".join(r.notes)])
+        keys.append([None, None, None, str(r.pods), str(r.cpu_request_recommended - r.cpu_request), None,
+                     str(r.memory_request_recommended - r.memory_request), None,
+                     str(SEVERITIES.index(r.severity)), str(r.monthly_saving if r.sufficient else -1e18),
+                     str(r.history_seconds), None])
+        classes.append(r.severity.lower())
+    table = page.text_table(headers, rows, sortable=True, sort_keys=keys, row_classes=classes)
+    yaml_blocks = []
+    for (cluster, namespace, kind, workload), patch in workload_patches(report):
+        ident = "-".join(p for p in (cluster, namespace, kind.lower(), workload) if p)
+        yaml_blocks.append(page.copyable_yaml(f"patch-{ident}", f"{namespace}/{kind}/{workload}",
+                                              yaml.safe_dump(patch, sort_keys=False)))
+    produced = (f"rikugame recommend · recommender {report.recommender} · {report.history_seconds / 86400:g} days "
+                f"of history to {_when(report.end)} · prices ${report.cpu_price}/core-hour and "
+                f"${report.memory_price}/GiB-hour · {report.queries:,} Prometheus queries in "
+                f"{report.elapsed_seconds:.1f} s")
+    top = sorted(sufficient, key=lambda r: -abs(r.monthly_saving))[:15]
+    bars = plots.saving_bars([(f"{r.namespace}/{r.workload}/{r.container}", r.monthly_saving) for r in top]) \
+        if top else ""
+    sections = [
+        ("Where the saving is", page.figure(bars, f"The {len(top)} containers with the largest change in cost, "
+                                                  "per month at the prices above.") if top
+         else "<p>No container has a recommendation yet.</p>"),
+        ("Containers", "<p class='note'>Click a column to sort. Now → recommended; severity follows KRR's "
+                       "thresholds (CPU change ≥ 0.1 / 0.25 / 0.5 core or memory ≥ 100 / 250 / 500 MiB: "
+                       "OK / WARNING / CRITICAL). Saving = running pods × 730 h × the change at the prices "
+                       f"above. CPU: {page.esc(report.cpu_explanation)}. Memory: "
+                       f"{page.esc(report.memory_explanation)}.</p>" + table),
+        ("Patches to apply", "<p class='note'>One strategic-merge patch per workload (containers with a "
+                             "recommendation only): <code>kubectl patch --type strategic --patch-file</code>, or "
+                             "commit them with <code>--emit-patches DIR</code>.</p>"
+                             + ("".join(yaml_blocks) or "<p>No workload has a recommendation yet.</p>")),
+    ]
+    title = "Right-sizing report" + (f": {', '.join(sorted({r.namespace for r in report.rows}))}"
+                                     if 0 < len({r.namespace for r in report.rows}) <= 4 else "")
+    return page.page(title=title, produced=produced, summary=summary, sections=sections)
 
 
 def _safe(name: str) -> str:
@@ -184,16 +217,14 @@ API_VERSIONS = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": 
                 "Rollout": "argoproj.io/v1alpha1"}
 
 
-def emit_patches(report: Report, directory: Path) -> list[Path]:
-    """Kustomize-ready strategic-merge patches (one file per workload) plus a ``kustomization.yaml``
-    listing them; only containers with a recommendation are included. Returns the files written."""
-    directory.mkdir(parents=True, exist_ok=True)
+def workload_patches(report: Report) -> list[tuple[tuple[str, str, str, str], dict[str, Any]]]:
+    """Per workload (cluster, namespace, kind, name): its strategic-merge patch (containers with a
+    recommendation only), sorted."""
     by_workload: dict[tuple[str, str, str, str], list[ReportRow]] = {}
     for r in report.rows:
         if r.sufficient and r.container:
             by_workload.setdefault((r.cluster, r.namespace, r.kind, r.workload), []).append(r)
-    written: list[Path] = []
-    names: list[str] = []
+    out = []
     for (cluster, namespace, kind, workload), rows in sorted(by_workload.items()):
         containers = []
         for r in rows:
@@ -215,6 +246,17 @@ def emit_patches(report: Report, directory: Path) -> list[Path]:
             spec = {"jobTemplate": {"spec": spec}}
         patch = {"apiVersion": API_VERSIONS.get(kind, "apps/v1"), "kind": kind,
                  "metadata": {"name": workload, "namespace": namespace}, "spec": spec}
+        out.append(((cluster, namespace, kind, workload), patch))
+    return out
+
+
+def emit_patches(report: Report, directory: Path) -> list[Path]:
+    """Kustomize-ready strategic-merge patches (one file per workload) plus a ``kustomization.yaml``
+    listing them; only containers with a recommendation are included. Returns the files written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    names: list[str] = []
+    for (cluster, namespace, kind, workload), patch in workload_patches(report):
         name = "-".join(_safe(p) for p in (cluster, namespace, kind.lower(), workload) if p) + ".yaml"
         path = directory / name
         path.write_text("# rikugame recommend: " + f"{report.recommender}, {_when(report.end)}\n"

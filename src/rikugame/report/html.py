@@ -1,19 +1,35 @@
-"""The backtest HTML report: one self-contained file with tables and inline SVG plots."""
+"""The backtest HTML page (``rikugame backtest -f html`` / ``demo``), in the one look of ``report.page``.
+
+It opens with the verdict — what the headline recommender (``rikugame``) would have saved against VPA, its
+OOM-exposed entity-days against VPA's, and the riskiest workloads — then the scores table with units and
+better/worse arrows against VPA, the trade-off plots (percent axes, better ↗), and per-workload charts for
+workloads chosen by stated rules (largest saving, riskiest, biggest usage).
+"""
 
 from __future__ import annotations
 
-import html as html_escape
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from rikugame.report import plots
+from rikugame.core.histograms import FloatArray, IntArray
+from rikugame.report import page, plots
 
 if TYPE_CHECKING:  # report renders plain data; the simulator's types are for the type checker only
     from rikugame.sim import replaying, scoring
     from rikugame.usage_trace import Trace
+
+GIB = 2**30
+DAY = 86400
+CPU_PRICE = 0.0316
+"""USD per core-hour, as ``recommend``'s default (an m5.large split into vCPU and GiB)."""
+MEMORY_PRICE = 0.0042
+HEADLINE = "rikugame"
+BASELINE = "vpa"
+RISKIEST = 5
 
 
 class _Outcome(Protocol):
@@ -25,92 +41,266 @@ class _Outcome(Protocol):
     def seconds(self) -> float: ...
 
 
-_STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:14px}
-th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
-th:first-child,td:first-child{text-align:left}
-th{background:#f3f3f3}
-.fig{display:inline-block;vertical-align:top;margin:0.5em}
-.note{color:#555;font-size:13px}
-"""
+@dataclass(frozen=True)
+class Fleet:
+    """Per entity, for one recommender: mean requested cores / GiB over its scored samples, OOM-exposed days
+    and the share of CPU usage above the request."""
+
+    cores: FloatArray
+    gib: FloatArray
+    exposed_days: IntArray
+    cpu_deficit: FloatArray
+
+    @property
+    def total_cores(self) -> float:
+        return float(np.nansum(self.cores))
+
+    @property
+    def total_gib(self) -> float:
+        return float(np.nansum(self.gib))
 
 
-def _fmt(value: Any, kind: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "—"
-    if kind == "pct":
-        return f"{value * 100:.2f}%"
-    if kind == "x":
-        return f"{value:.2f}×"
-    return f"{value:.2f}"
+def scored_mask(trace: Trace, warmup_seconds: int) -> np.ndarray:
+    """Samples after each entity's warm-up."""
+    first = np.full(len(trace.entities), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, trace.rows, trace.timestamps)
+    mask: np.ndarray = trace.timestamps >= first[trace.rows] + warmup_seconds
+    return mask
 
 
-def scores_html(outcomes: Mapping[str, _Outcome]) -> str:
-    """The scores as an HTML table."""
-    columns = [("CPU alloc", "cpu_alloc_ratio", "x"), ("CPU deficit", "cpu_deficit_ratio", "pct"),
-               ("CPU samples over request", "cpu_over_request_ratio", "pct"),
-               ("CPU slack", "cpu_relative_slack", "pct"), ("memory alloc", "memory_alloc_ratio", "x"),
-               ("memory slack", "memory_relative_slack", "pct"),
-               ("OOM-free entity-days", "oom_free_entity_days_ratio", "pct"),
-               ("changes/entity-day mean", "changes_per_entity_day_mean", "num"),
-               ("changes/entity-day p99", "changes_per_entity_day_p99", "num")]
-    head = "".join(f"<th>{html_escape.escape(c[0])}</th>" for c in columns)
-    rows = []
-    for name, outcome in outcomes.items():
-        d = outcome.scores.as_dict()
-        cells = "".join(f"<td>{_fmt(d[key], kind)}</td>" for _, key, kind in columns)
-        rows.append(f"<tr><td>{html_escape.escape(name)}</td>{cells}</tr>")
-    return f"<table><tr><th>recommender</th>{head}</tr>{''.join(rows)}</table>"
+def exposed(trace: Trace, replay: replaying.Replay) -> np.ndarray:
+    """Samples whose memory usage exceeded the applied limit (an OOM exposure)."""
+    if replay.memory_limit_bytes is None:
+        return np.zeros(trace.num_samples, dtype=bool)
+    limit = replay.memory_limit_bytes[replay.sample_period, trace.rows].astype(np.float64)
+    mem = trace.memory_bytes
+    with np.errstate(invalid="ignore"):
+        out: np.ndarray = np.isfinite(mem) & (limit >= 0) & (mem > limit)
+    return out
 
 
-def pick_entities(trace: Trace, count: int) -> list[int]:
-    """Rows to plot: the largest CPU users first, so the plots show something."""
-    totals = np.bincount(trace.rows, weights=trace.cpu_cores, minlength=len(trace.entities))
-    return [int(i) for i in np.argsort(-totals)[:count]]
+def fleet(trace: Trace, replay: replaying.Replay, scored: np.ndarray) -> Fleet:
+    """Per-entity figures of one recommender over the scored samples."""
+    n = len(trace.entities)
+    rows = trace.rows[scored]
+    period = replay.sample_period[scored]
+    count = np.bincount(rows, minlength=n).astype(np.float64)
+    cpu_req = replay.cpu_request_millicores[period, rows] / 1000.0
+    use = trace.cpu_cores[scored]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cores = np.bincount(rows, weights=cpu_req, minlength=n) / count
+        deficit = (np.bincount(rows, weights=np.maximum(use - cpu_req, 0), minlength=n)
+                   / np.bincount(rows, weights=use, minlength=n))
+        has_mem = np.isfinite(trace.memory_bytes[scored])
+        mem_req = replay.memory_request_bytes[period, rows] / GIB
+        gib = (np.bincount(rows[has_mem], weights=mem_req[has_mem], minlength=n)
+               / np.bincount(rows[has_mem], minlength=n))
+    hit = exposed(trace, replay)[scored]
+    days = rows[hit] * 1_000_000 + trace.timestamps[scored][hit] // DAY
+    unique_days = np.unique(days)
+    exposed_days = np.bincount(unique_days // 1_000_000, minlength=n).astype(np.int64)
+    return Fleet(cores, gib, exposed_days, deficit)
 
 
-def write_backtest_report(path: Path, trace: Trace, outcomes: Mapping[str, _Outcome], *, title: str,
-                          settings: dict[str, str], plotted_entities: int = 3) -> None:
-    """Write the HTML report to ``path`` (atomically)."""
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html_escape.escape(title)}</title>"
-             f"<style>{_STYLE}</style></head><body><h1>{html_escape.escape(title)}</h1>"]
-    parts.append("<p class='note'>" + " · ".join(
-        f"{html_escape.escape(k)}: {html_escape.escape(v)}" for k, v in settings.items())
-        + f" · {len(trace.entities)} entities, {trace.num_samples:,} samples</p>")
-    parts.append("<h2>Scores</h2>" + scores_html(outcomes))
-    parts.append("<p class='note'>alloc = Σrequest/Σusage; deficit = Σmax(usage−request,0)/Σusage; "
-                 "memory limit = request, so memory over the request is an OOM exposure; a change is a "
-                 "request moving by more than 10 %.</p>")
-    mem_points = {n: (o.scores.memory_relative_slack or 0.0, o.scores.oom_free_entity_days_ratio or 0.0)
+def _names(names: list[str]) -> tuple[str, str | None]:
+    headline = HEADLINE if HEADLINE in names else names[0]
+    baseline = BASELINE if BASELINE in names and headline != BASELINE else None
+    return headline, baseline
+
+
+def _amount(value: float) -> str:
+    """``21.8`` / ``0.42``: enough digits to see a small fleet's difference."""
+    if abs(value) >= 10:
+        return f"{value:,.1f}"
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+def _pct_change(new: float, old: float) -> str:
+    return f"{(new - old) / old * 100:+.1f} %".replace("-", "−") if old > 0 else "—"
+
+
+def summary(trace: Trace, outcomes: Mapping[str, _Outcome], fleets: Mapping[str, Fleet]) -> list[str]:
+    """The verdict in words (HTML fragments)."""
+    names = list(outcomes)
+    headline, baseline = _names(names)
+    h, hs = fleets[headline], outcomes[headline].scores
+    lines = []
+
+    def exposed_days(name: str) -> int:
+        return int(fleets[name].exposed_days.sum())
+
+    days_text = f"{hs.entity_days:,} scored entity-days"
+    has_mem = hs.oom_free_entity_days_ratio is not None
+    if baseline is not None:
+        b = fleets[baseline]
+        d_cores = b.total_cores - h.total_cores
+        d_gib = b.total_gib - h.total_gib
+        verb = "saved" if d_cores >= 0 else "added"
+        mem_part = ""
+        if has_mem:
+            mem_verb = "saved" if d_gib >= 0 else "added"
+            mem_part = (f" and {mem_verb} <b>{_amount(abs(d_gib))} GiB</b> of memory "
+                        f"({page.esc(_pct_change(h.total_gib, b.total_gib))})")
+        lines.append(
+            f"<b>{page.esc(headline)}</b> would have {verb} <b>{_amount(abs(d_cores))} cores</b> "
+            f"({page.esc(_pct_change(h.total_cores, b.total_cores))} of the CPU requested){mem_part} "
+            f"against {page.esc(baseline.upper() if baseline == 'vpa' else baseline)}, summed over the "
+            f"{len(trace.entities):,} workloads' average requests"
+            + (f", with <b>{exposed_days(headline):,}</b> OOM-exposed entity-days vs "
+               f"<b>{exposed_days(baseline):,}</b> for {page.esc(baseline.upper() if baseline == 'vpa' else baseline)}"
+               f" (of {days_text})." if has_mem else "."))
+    else:
+        lines.append(f"<b>{page.esc(headline)}</b> requested <b>{_amount(h.total_cores)} cores</b>"
+                     + (f" and <b>{_amount(h.total_gib)} GiB</b>" if has_mem else "")
+                     + f" on average over {len(trace.entities):,} workloads"
+                     + (f", with <b>{exposed_days(headline):,}</b> OOM-exposed entity-days of {days_text}."
+                        if has_mem else "."))
+    risky = riskiest(h, RISKIEST)
+    if risky:
+        def exposure(i: int) -> str:
+            n = int(h.exposed_days[i])
+            return f"{n} exposed day{'s' if n != 1 else ''}, " if has_mem else ""
+
+        items = ", ".join(f"{page.esc(trace.entities[i])} ({exposure(i)}{h.cpu_deficit[i] * 100:.1f} % of CPU "
+                          "above the request)" for i in risky)
+        rule = "most OOM-exposed days, then most CPU usage above the request" if has_mem else (
+            "most CPU usage above the request; the trace has no memory")
+        lines.append(f"The {len(risky)} riskiest workloads under {page.esc(headline)} ({rule}): {items}.")
+    best_cpu = min(names, key=lambda n: outcomes[n].scores.cpu_alloc_ratio)
+    lines.append(f"Least CPU allocated per unit of usage: <b>{page.esc(best_cpu)}</b> "
+                 f"({outcomes[best_cpu].scores.cpu_alloc_ratio:.2f}×)."
+                 + (" OOM exposures are memory usage above the limit the recommender set (limit = request); an "
+                    "exposure means a kill was likely." if has_mem else ""))
+    return lines
+
+
+def riskiest(f: Fleet, count: int) -> list[int]:
+    """Entities with the most OOM-exposed days, then the most CPU above the request (ties by row)."""
+    deficit = np.nan_to_num(f.cpu_deficit, nan=0.0)
+    order = np.lexsort((np.arange(len(deficit)), -deficit, -f.exposed_days))
+    return [int(i) for i in order[:count] if f.exposed_days[i] > 0 or deficit[i] > 0]
+
+
+def chosen_workloads(trace: Trace, fleets: Mapping[str, Fleet], names: list[str]) -> list[tuple[int, str]]:
+    """The plotted workloads and the rule that picked each (distinct workloads, one per rule)."""
+    headline, baseline = _names(names)
+    rules: list[tuple[str, FloatArray]] = []
+    if baseline is not None:
+        b, h = fleets[baseline], fleets[headline]
+        saving = (np.nan_to_num(b.cores - h.cores) * CPU_PRICE + np.nan_to_num(b.gib - h.gib) * MEMORY_PRICE)
+        rules.append((f"largest saving of {headline} against {baseline} (at ${CPU_PRICE}/core-hour and "
+                      f"${MEMORY_PRICE}/GiB-hour)", np.asarray(saving, dtype=np.float64)))
+    h = fleets[headline]
+    rules.append((f"riskiest under {headline} (most OOM-exposed days, then CPU above the request)",
+                  np.asarray(h.exposed_days * 1e6 + np.nan_to_num(h.cpu_deficit), dtype=np.float64)))
+    usage = np.bincount(trace.rows, weights=trace.cpu_cores, minlength=len(trace.entities))
+    rules.append(("biggest CPU usage", np.asarray(usage, dtype=np.float64)))
+    chosen: list[tuple[int, str]] = []
+    for rule, score in rules:
+        for i in np.argsort(-score, kind="stable"):
+            if int(i) not in {c for c, _ in chosen} and np.any(trace.rows == i):
+                chosen.append((int(i), rule))
+                break
+    return chosen
+
+
+def _table(outcomes: Mapping[str, _Outcome], fleets: Mapping[str, Fleet]) -> str:
+    names = list(outcomes)
+    headline, baseline = _names(names)
+
+    def pct(v: float) -> str:
+        return f"{v * 100:.2f} %"
+
+    def x(v: float) -> str:
+        return f"{v:.2f}×"
+
+    columns = [page.Column("CPU requested", "cores, average", "lower", lambda v: f"{v:,.1f}"),
+               page.Column("CPU allocated per usage", "× usage", "lower", x),
+               page.Column("CPU usage above the request", "% of usage", "lower", pct),
+               page.Column("CPU samples above the request", "% of samples", "lower", pct),
+               page.Column("CPU requested but unused", "% of request", "lower", pct),
+               page.Column("memory requested", "GiB, average", "lower", lambda v: f"{v:,.1f}"),
+               page.Column("memory allocated per usage", "× usage", "lower", x),
+               page.Column("memory requested but unused", "% of request", "lower", pct),
+               page.Column("OOM-exposed entity-days", "count", "lower", lambda v: f"{v:,.0f}"),
+               page.Column("OOM-free entity-days", "% of days", "higher", pct),
+               page.Column("request changes", "per entity-day, mean", "lower", lambda v: f"{v:.2f}"),
+               page.Column("request changes", "per entity-day, 99th percentile", "lower", lambda v: f"{v:.0f}")]
+    rows: list[tuple[str, list[float | None]]] = []
+    for n, o in outcomes.items():
+        s, f = o.scores, fleets[n]
+        has_mem = s.memory_alloc_ratio is not None
+        rows.append((n, [f.total_cores, s.cpu_alloc_ratio, s.cpu_deficit_ratio, s.cpu_over_request_ratio,
+                         s.cpu_relative_slack, f.total_gib if has_mem else None, s.memory_alloc_ratio,
+                         s.memory_relative_slack, float(f.exposed_days.sum()) if has_mem else None,
+                         s.oom_free_entity_days_ratio, s.changes_per_entity_day_mean,
+                         s.changes_per_entity_day_p99]))
+    table = page.comparison_table("recommender", columns, rows, reference=baseline, highlight=headline)
+    note = ("<p class='note'>Over the scored samples (after each workload's warm-up). Requested cores and GiB: "
+            "each workload's average request, summed. Allocated per usage = Σrequest / Σusage; usage above the "
+            "request = Σmax(usage − request, 0) / Σusage; requested but unused = Σ(request − usage) / Σrequest; "
+            "an entity-day (UTC) is OOM-exposed when memory usage went above the limit (= request) at least once "
+            "that day; a change is a request moving by more than 10 % between periods."
+            + (f" Arrows compare each row with {page.esc(baseline)}." if baseline else "") + "</p>")
+    return table + note
+
+
+def write_backtest_report(path: Path, trace: Trace, outcomes: Mapping[str, _Outcome], *, warmup_seconds: int,
+                          settings: Mapping[str, str]) -> int:
+    """Write the page to ``path`` (atomically); returns its size in bytes."""
+    return page.write(path, render_backtest(trace, outcomes, warmup_seconds=warmup_seconds, settings=settings))
+
+
+def render_backtest(trace: Trace, outcomes: Mapping[str, _Outcome], *, warmup_seconds: int,
+                    settings: Mapping[str, str]) -> str:
+    """The backtest page as HTML text."""
+    names = list(outcomes)
+    headline, _ = _names(names)
+    scored = scored_mask(trace, warmup_seconds)
+    fleets = {n: fleet(trace, o.replay, scored) for n, o in outcomes.items()}
+    produced = (f"rikugame backtest · {len(trace.entities):,} workloads, {trace.num_samples:,} samples · "
+                + " · ".join(f"{k} {v}" for k, v in settings.items()))
+    sections = [("Scores", _table(outcomes, fleets))]
+
+    mem_points = {n: (1 - (o.scores.memory_relative_slack or 0.0), o.scores.oom_free_entity_days_ratio or 0.0)
                   for n, o in outcomes.items() if o.scores.memory_alloc_ratio is not None}
-    cpu_points = {n: (o.scores.cpu_relative_slack, 1 - o.scores.cpu_over_request_ratio)
+    cpu_points = {n: (1 - o.scores.cpu_relative_slack, 1 - o.scores.cpu_over_request_ratio)
                   for n, o in outcomes.items()}
-    parts.append("<h2>Slack vs safety</h2>")
+    figs = []
     if mem_points:
-        parts.append("<div class='fig'>" + plots.scatter(
-            mem_points, xlabel="memory relative slack", ylabel="OOM-free entity-days",
-            title="memory: slack vs OOM-free days") + "</div>")
-    parts.append("<div class='fig'>" + plots.scatter(
-        cpu_points, xlabel="CPU relative slack", ylabel="samples within request",
-        title="CPU: slack vs samples within request") + "</div>")
-    parts.append("<h2>Usage and applied requests</h2>")
-    for row in pick_entities(trace, plotted_entities):
+        figs.append(page.figure(plots.tradeoff(
+            mem_points, xlabel="memory used of the request (Σusage / Σrequest)", ylabel="OOM-free entity-days",
+            title="Memory: used share of the request vs safety").svg))
+    figs.append(page.figure(plots.tradeoff(
+        cpu_points, xlabel="CPU used of the request (Σusage / Σrequest)", ylabel="CPU samples within the request",
+        title="CPU: used share of the request vs contention").svg))
+    sections.append(("Cost against safety", "<div class='figs'>" + "".join(figs) + "</div>"
+                     "<p class='note'>Up is safer, right wastes less: the better corner is the upper right.</p>"))
+
+    parts = []
+    first = next(iter(outcomes.values())).replay
+    for row, rule in chosen_workloads(trace, fleets, names):
         sel = trace.rows == row
         times = trace.timestamps[sel]
+        k0, k1 = int(first.sample_period[sel].min()), int(first.sample_period[sel].max())
+        starts = first.period_starts[k0:k1 + 1]
         name = trace.entities[row]
-        first_k = int(next(iter(outcomes.values())).replay.sample_period[sel].min())
-        last_k = int(next(iter(outcomes.values())).replay.sample_period[sel].max())
-        steps = next(iter(outcomes.values())).replay.period_starts[first_k:last_k + 1]
-        cpu = {n: o.replay.cpu_request_millicores[first_k:last_k + 1, row] / 1000.0 for n, o in outcomes.items()}
-        parts.append(plots.usage_vs_requests(times, trace.cpu_cores[sel], steps, cpu,
-                                             title=f"{name}: CPU", unit="cores"))
+        parts.append(f"<h3>{page.esc(name)}</h3><p class='note'>Chosen as the {page.esc(rule)}.</p>")
+        cpu = [plots.RequestSeries(n, starts, o.replay.cpu_request_millicores[k0:k1 + 1, row] / 1000.0)
+               for n, o in outcomes.items()]
+        parts.append(page.figure(plots.usage_timeline(
+            times, trace.cpu_cores[sel], cpu, title=f"{name}: CPU", unit="cores", warmup_seconds=warmup_seconds,
+            highlight=headline)))
         if np.isfinite(trace.memory_bytes[sel]).any():
-            mem = {n: o.replay.memory_request_bytes[first_k:last_k + 1, row] / 2**30 for n, o in outcomes.items()}
-            parts.append(plots.usage_vs_requests(times, trace.memory_bytes[sel] / 2**30, steps, mem,
-                                                 title=f"{name}: memory", unit="GiB"))
-    parts.append("</body></html>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(parts), encoding="utf-8")
-    tmp.replace(path)
+            mem = [plots.RequestSeries(n, starts, o.replay.memory_request_bytes[k0:k1 + 1, row] / GIB)
+                   for n, o in outcomes.items()]
+            hits = trace.timestamps[sel & exposed(trace, outcomes[headline].replay)]
+            parts.append(page.figure(plots.usage_timeline(
+                times, trace.memory_bytes[sel] / GIB, mem, title=f"{name}: memory", unit="GiB",
+                warmup_seconds=warmup_seconds, exposures=hits, highlight=headline)))
+    sections.append(("Workloads", "<p class='note'>One workload per rule. Grey band: usage, min to max within "
+                     "each pixel-wide time bucket (a gap is a time without samples); lines: the highest request "
+                     "of each recommender in force in the bucket; shaded: the warm-up, not scored; red marks: "
+                     f"OOM exposures under {page.esc(headline)}.</p>" + "".join(parts)))
+    return page.page(title=page.trace_name(trace.source), produced=produced,
+                     summary=summary(trace, outcomes, fleets), sections=sections)

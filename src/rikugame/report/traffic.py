@@ -1,77 +1,149 @@
-"""The HTML report of ``backtest --traffic``: a Pareto plot (replica-hours vs overload minutes) per load
-scale as inline SVG (matplotlib), the results table, the model parameters and the data's provenance."""
+"""The HTML page of ``backtest --traffic`` (HPA policies on a request-rate trace), in the look of
+``report.page``: the verdict (replica-hours and overload minutes of ``rikugame`` against ``static-65`` and
+``tortoise``), per load scale the table with better/worse arrows against ``static-65``, the trade-off plot
+(percent axes, better ↗), replicas / load / minReplicas over a chosen week for every policy, and the HPA
+settings every policy chose."""
 
 from __future__ import annotations
 
-import html
-import io
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-from rikugame.errors import InputError
+from rikugame.report import page, plots
 
 if TYPE_CHECKING:  # report renders plain data; the simulator's types are for the type checker only
     from rikugame.sim.service import ServiceModel, TrafficTrace
     from rikugame.sim.traffic import Scores
 
-
-def pareto_svg(scale: float, rows: dict[str, Scores]) -> str:
-    """Inline SVG: one point per policy, cheaper = left, safer = down."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for name, s in rows.items():
-        marker = "*" if name.startswith("rikugame") else ("s" if name == "oracle" else "o")
-        ax.scatter(s.replica_hours, s.overload_minutes, marker=marker, s=80 if marker == "*" else 40)
-        ax.annotate(name, (s.replica_hours, s.overload_minutes), textcoords="offset points", xytext=(5, 5),
-                    fontsize=8)
-    ax.set_xlabel("replica-hours (all pods)")
-    ax.set_ylabel("overload minutes (usage > request)")
-    ax.set_title(f"load × {scale:g}: lower-left is better")
-    ax.grid(True, alpha=0.3)
-    buf = io.StringIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="svg")
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg"):]
+HEADLINE = "rikugame"
+REFERENCES = ("static-65", "tortoise")
 
 
-def write_report(path: Path, trace: TrafficTrace, scores: dict[float, dict[str, Scores]], model: ServiceModel,
-                 *, command: str) -> None:
-    """A self-contained HTML file."""
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>rikugame — horizontal backtest</title>",
-             "<style>body{font-family:sans-serif;max-width:980px;margin:2em auto}"
-             "table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}"
-             "</style></head><body>",
-             "<h1>Horizontal backtest: HPA policies on a request-rate trace</h1>",
-             f"<p>Trace: <code>{html.escape(trace.source)}</code> (NASA-HTTP 1995 per-minute request counts; "
-             "M. Arlitt and C. Williamson, SIGMETRICS 1996; see the trace's PROVENANCE.md). "
-             f"Command: <code>{html.escape(command)}</code></p>"]
-    params = asdict(model)
-    params.pop("load_scale")
-    parts.append("<h2>Model</h2><ul>" + "".join(
-        f"<li>{html.escape(k)} = {html.escape(str(v))}</li>" for k, v in params.items()) + "</ul>")
+@dataclass(frozen=True)
+class SettingsChange:
+    """The HPA settings a policy applied from ``timestamp`` on."""
+
+    timestamp: int
+    target_utilization_percent: int
+    min_replicas: int
+    max_replicas: int
+
+
+def trace_title(source: str) -> str:
+    """``nasa_http_1995/requests_1min.parquet``: the file with its folder, never the absolute path."""
+    p = Path(source)
+    return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
+
+
+def _change_text(new: float, old: float) -> str:
+    if old <= 0:
+        return "—"
+    return f"{(new - old) / old * 100:+.1f} %".replace("-", "−")
+
+
+def summary(scores: Mapping[float, Mapping[str, Scores]]) -> list[str]:
+    """The verdict per load scale, in words (HTML fragments)."""
+    lines = []
     for scale, rows in scores.items():
-        parts.append(f"<h2>Load × {scale:g}</h2>")
-        parts.append(pareto_svg(scale, rows))
-        parts.append("<table><tr><th>policy</th><th>replica-hours</th><th>overload min</th>"
-                     "<th>severe min</th>"
-                     "<th>scaling events/day</th><th>peak replicas</th><th>mean utilisation</th></tr>")
-        for name, s in rows.items():
-            parts.append(f"<tr><td>{html.escape(name)}</td><td>{s.replica_hours:,.0f}</td>"
-                         f"<td>{s.overload_minutes:,}</td><td>{s.severe_minutes:,}</td>"
-                         f"<td>{s.scaling_events_per_day:.1f}</td><td>{s.peak_replicas}</td>"
-                         f"<td>{s.mean_utilization:.1%}</td></tr>")
-        parts.append("</table>")
-    parts.append("<p>oracle = knows the next minute's load (a lower bound, not an HPA policy).</p>"
-                 "</body></html>")
-    try:
-        path.write_text("\n".join(parts), encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write report {path}: {exc}") from exc
+        names = [n for n in rows if n != "oracle"]
+        head = HEADLINE if HEADLINE in rows else names[0]
+        h = rows[head]
+        refs = [r for r in REFERENCES if r in rows and r != head]
+        text = (f"At load × {scale:g}, <b>{page.esc(head)}</b> ran <b>{h.replica_hours:,.0f} replica-hours</b> "
+                f"with <b>{h.overload_minutes:,} overload minutes</b>")
+        if refs:
+            text += " — against " + "; ".join(
+                f"{page.esc(r)}: {rows[r].replica_hours:,.0f} replica-hours "
+                f"({page.esc(_change_text(h.replica_hours, rows[r].replica_hours))} for {page.esc(head)}) and "
+                f"{rows[r].overload_minutes:,} overload minutes" for r in refs)
+        if "oracle" in rows:
+            text += (f". A policy that knew the next minute would need {rows['oracle'].replica_hours:,.0f} "
+                     "replica-hours with none")
+        lines.append(text + ".")
+    lines.append("An overload minute is a minute whose CPU usage per ready pod was above the pod's request; "
+                 "only minutes after the warm-up are scored.")
+    return lines
+
+
+def _table(rows: Mapping[str, Scores]) -> str:
+    columns = [page.Column("replica-hours", "pod-hours", "lower", lambda v: f"{v:,.0f}"),
+               page.Column("overload minutes", "usage > request", "lower", lambda v: f"{v:,.0f}"),
+               page.Column("severe minutes", "usage > 1.5 × request", "lower", lambda v: f"{v:,.0f}"),
+               page.Column("scaling events", "per day", "lower", lambda v: f"{v:.1f}"),
+               page.Column("peak replicas", "pods", None, lambda v: f"{v:,.0f}"),
+               page.Column("mean utilisation", "% of the request", "higher", lambda v: f"{v * 100:.1f} %")]
+    data: list[tuple[str, list[float | None]]] = [
+        (n, [s.replica_hours, float(s.overload_minutes), float(s.severe_minutes), s.scaling_events_per_day,
+             float(s.peak_replicas), s.mean_utilization]) for n, s in rows.items()]
+    reference = REFERENCES[0] if REFERENCES[0] in rows else None
+    return page.comparison_table("policy", columns, data, reference=reference, highlight=HEADLINE)
+
+
+def _tradeoff(scale: float, rows: Mapping[str, Scores]) -> str:
+    reference = REFERENCES[0] if REFERENCES[0] in rows else next(iter(rows))
+    ref_hours = rows[reference].replica_hours
+    points = {n: ((ref_hours - s.replica_hours) / ref_hours if ref_hours > 0 else 0.0,
+                  1 - s.overload_minutes / s.scored_minutes if s.scored_minutes else 0.0)
+              for n, s in rows.items()}
+    return plots.tradeoff(points, xlabel=f"replica-hours saved against {reference}",
+                          ylabel="scored minutes without overload", title=f"Load × {scale:g}").svg
+
+
+def _settings_table(changes: Mapping[str, Sequence[SettingsChange]], scored_from: int, days: float) -> str:
+    headers = ("policy", "first settings", "last settings", "target utilisation chosen", "minReplicas chosen",
+               "maxReplicas chosen", "changes per scored day")
+    rows = []
+    for name, cs in changes.items():
+        if not cs:
+            continue
+
+        def text(c: SettingsChange) -> str:
+            return f"target {c.target_utilization_percent} %, min {c.min_replicas}, max {c.max_replicas}"
+
+        def span(values: list[int], unit: str = "") -> str:
+            lo, hi = min(values), max(values)
+            return f"{lo}{unit}" if lo == hi else f"{lo}{unit} – {hi}{unit}"
+
+        rows.append([name, text(cs[0]), text(cs[-1]), span([c.target_utilization_percent for c in cs], " %"),
+                     span([c.min_replicas for c in cs]), span([c.max_replicas for c in cs]),
+                     f"{sum(c.timestamp >= scored_from for c in cs[1:]) / days:.1f}" if days > 0 else "—"])
+    return page.text_table(headers, rows)
+
+
+def render(trace: TrafficTrace, scores: Mapping[float, Mapping[str, Scores]], model: ServiceModel, *,
+           weeks: Mapping[float, Sequence[plots.WeekSeries]], week_rule: str,
+           changes: Mapping[float, Mapping[str, Sequence[SettingsChange]]], command: str) -> str:
+    """The page as HTML text."""
+    days = float(trace.timestamps[-1] - trace.timestamps[0]) / 86400
+    produced = (f"{command} · {len(trace.timestamps):,} minutes ({days:.0f} days); each pod requests "
+                f"{model.request_cores:g} core and uses {model.base_cores_per_pod:g} core at rest plus "
+                f"{model.cpu_seconds_per_request * 1000:g} ms of CPU per request; a new pod serves after "
+                f"{model.ready_delay_seconds} s; the first {model.warmup_seconds // 86400} days are a warm-up, "
+                "not scored")
+    sections = []
+    for scale, rows in scores.items():
+        body = _table(rows) + "<div class='figs'>" + page.figure(_tradeoff(scale, rows)) + "</div>"
+        if weeks.get(scale):
+            body += (f"<h3>Replicas, load and floor over one week</h3><p class='note'>{page.esc(week_rule)}</p>"
+                     + page.figure(plots.hpa_week(weeks[scale])))
+        if changes.get(scale):
+            body += ("<h3>HPA settings each policy chose</h3>"
+                     + _settings_table(changes[scale], int(trace.timestamps[0]) + model.warmup_seconds,
+                                       days - model.warmup_seconds / 86400))
+        sections.append((f"Load × {scale:g}", body))
+    sections.append(("How to read this", "<p class='note'>Static policies keep one target and minReplicas; "
+                     "tortoise and rikugame change them as they learn the workload. The oracle is not an HPA "
+                     "policy: it knows the next minute's load, a lower bound. Better ↗ in the plots: right "
+                     "saves replica-hours, up has fewer overload minutes.</p>"))
+    return page.page(title=trace_title(trace.source), produced=produced, summary=summary(scores),
+                     sections=sections)
+
+
+def write_report(path: Path, trace: TrafficTrace, scores: Mapping[float, Mapping[str, Scores]],
+                 model: ServiceModel, *, weeks: Mapping[float, Sequence[plots.WeekSeries]], week_rule: str,
+                 changes: Mapping[float, Mapping[str, Sequence[SettingsChange]]], command: str) -> int:
+    """Write the page to ``path`` (atomically); returns its size in bytes."""
+    return page.write(path, render(trace, scores, model, weeks=weeks, week_rule=week_rule, changes=changes,
+                                   command=command))

@@ -27,7 +27,7 @@ def _backtest(trace: Path, export: Path, *extra: str) -> dict:
                                       "--load-scale", "100", "--format", "json", "--export-hpa", str(export),
                                       *extra])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def test_restarting_every_five_hours_exports_the_same_hpa_timeline(tmp_path: Path) -> None:
@@ -41,9 +41,9 @@ def test_restarting_every_five_hours_exports_the_same_hpa_timeline(tmp_path: Pat
     assert {r["policy"] for r in plain} == set(traffic_command.POLICIES)
     assert sum(r["policy"] == "rikugame" for r in plain) > 10  # the floor moved: the fits were exercised
     assert restarted_doc["policies"] == plain_doc["policies"]
-    sizes = restarted_doc["checkpoint_bytes"]
+    sizes = restarted_doc["checkpointBytes"]
     assert set(sizes) == set(traffic_command.POLICIES)
     for name, row in sizes.items():
         assert row["checkpoints"] == 10 * 24 // 5 - 1, name  # 5 h, 10 h, … 235 h (the last minute is 239 h)
         assert 0 < row["mean"] <= row["max"] <= 32 * 1024, name
-    assert "checkpoint_bytes" not in plain_doc
+    assert "checkpointBytes" not in plain_doc

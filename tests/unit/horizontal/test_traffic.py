@@ -40,17 +40,17 @@ def test_cli_runs_every_policy_and_exports(nasa_slice: Path, tmp_path: Path) -> 
                                       "--format", "json", "--export-hpa", str(export),
                                       "--report", str(report)])
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.output)
+    doc = json.loads(result.stdout)
     policies = doc["policies"]
     assert set(traffic_command.POLICIES) <= set(policies)
     for name, row in policies.items():
-        assert row["replica_hours"] > 0, name
-        for key in ("overload_minutes", "severe_minutes", "scaling_events_per_day"):
+        assert row["replicaHours"] > 0, name
+        for key in ("overloadMinutes", "severeMinutes", "scalingEventsPerDay"):
             assert row[key] >= 0, (name, key)
     # A lower target costs more: static-50 uses more replica-hours than static-80 and overloads less.
-    assert policies["static-50"]["replica_hours"] > policies["static-80"]["replica_hours"]
-    assert policies["static-50"]["overload_minutes"] <= policies["static-80"]["overload_minutes"]
-    assert policies["oracle"]["overload_minutes"] == 0
+    assert policies["static-50"]["replicaHours"] > policies["static-80"]["replicaHours"]
+    assert policies["static-50"]["overloadMinutes"] <= policies["static-80"]["overloadMinutes"]
+    assert policies["oracle"]["overloadMinutes"] == 0
     table = pq.read_table(export)
     assert table.column_names[:5] == ["policy", "timestamp", "target_utilization_percent", "min_replicas",
                                       "max_replicas"]

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 import httpx
 import numpy as np
 import pytest
+import yaml
 
 from rikugame.core.decisions import Reason
 from rikugame.core.quantities import duration_seconds
@@ -180,11 +181,17 @@ def test_formats_render_every_format() -> None:
                     step_seconds=60, cpu_explanation="P95", memory_explanation="max", cpu_price=0.03,
                     memory_price=0.004)
     doc = json.loads(formats.render(report, "json"))
-    assert doc["rows"][0]["memory_request_recommended"] == "301Mi"  # rounded up to a whole MiB
-    assert doc["rows"][0]["cpu_limit"] is None
+    assert doc["rows"][0]["memoryRequestRecommended"] == "301Mi"  # rounded up to a whole MiB
+    assert doc["rows"][0]["cpuLimit"] is None
+    assert doc["report"]["monthlySaving"] == 12.5
+    assert yaml.safe_load(formats.render(report, "yaml"))["rows"][0]["cpuRequestRecommendedMillicores"] == 120
     assert "500m → 120m" in formats.render(report, "table", width=200)
-    assert formats.render(report, "csv").count("\n") == 2
-    assert "<table>" in formats.render(report, "html")
+    csv_text = formats.render(report, "csv")
+    assert csv_text.count("\n") == 2
+    assert csv_text.split(",")[:3] == ["cluster", "namespace", "kind"]
+    assert "memoryRequestRecommendedBytes" in csv_text.splitlines()[0]
+    assert "_" not in csv_text.splitlines()[0]
+    assert "class='sortable'" in formats.render(report, "html")
     with pytest.raises(ValueError):
         formats.render(report, "xml")
 

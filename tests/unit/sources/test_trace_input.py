@@ -378,8 +378,8 @@ def test_time_encoding_scores_identical_to_plain_seconds(tmp_path: Path, case: s
 def test_plain_scores_are_scored_at_all(plain_scores: dict) -> None:
     """Guards the comparisons above: a run that scored nothing would compare equal too."""
     vpa = plain_scores["recommenders"]["vpa"]
-    assert vpa["scored_samples"] == 2 * (HOURS - 24) * 3600 // STEP
-    assert vpa["cpu_alloc_ratio"] > 1.0
+    assert vpa["scoredSamples"] == 2 * (HOURS - 24) * 3600 // STEP
+    assert vpa["cpuAllocRatio"] > 1.0
 
 
 def test_nan_cpu_rows_are_dropped_with_a_counted_warning(tmp_path: Path) -> None:
@@ -401,9 +401,9 @@ def test_nan_memory_keeps_the_cpu_sample_with_a_counted_warning(tmp_path: Path, 
     mem = pa.array([float("nan") if i in gap else float(v) for i, v in enumerate(data["memory_bytes"])])
     out = cli(*data_args(parquet(tmp_path / "t.parquet", {**data, "memory_bytes": mem}), "--format", "json"))
     vpa, plain = scores_json(out)["recommenders"]["vpa"], plain_scores["recommenders"]["vpa"]
-    assert vpa["scored_samples"] == plain["scored_samples"]
-    assert vpa["cpu_alloc_ratio"] == plain["cpu_alloc_ratio"]
-    assert vpa["memory_alloc_ratio"] != plain["memory_alloc_ratio"]
+    assert vpa["scoredSamples"] == plain["scoredSamples"]
+    assert vpa["cpuAllocRatio"] == plain["cpuAllocRatio"]
+    assert vpa["memoryAllocRatio"] != plain["memoryAllocRatio"]
     assert "10 rows have no memory_bytes value" in out.stderr
 
 
@@ -427,7 +427,7 @@ def test_traffic_time_encoding_scores_identical_to_plain_seconds(tmp_path: Path,
     plain = cli(*traffic_args(parquet(tmp_path / "plain.parquet", data), "--format", "json"))
     encoded = cli(*traffic_args(encode(tmp_path, data), "--format", "json"))
     assert scores_json(encoded) == scores_json(plain)
-    assert scores_json(plain)["policies"]["static-50"]["replica_hours"] > 0
+    assert scores_json(plain)["policies"]["static-50"]["replicaHours"] > 0
 
 
 # ---- the real console script ------------------------------------------------------------------------------
@@ -440,7 +440,7 @@ def test_console_script_reads_a_nanosecond_datetime_file_and_refuses_a_bad_cell(
     command = [sys.executable, "-m", "rikugame.cli", "backtest", "-r", "vpa", "--format", "json", "--data"]
     good = subprocess.run([*command, str(ns)], capture_output=True, text=True, timeout=300, check=False)
     assert good.returncode == 0, good.stderr
-    assert json.loads(good.stdout)["recommenders"]["vpa"]["scored_samples"] > 0
+    assert json.loads(good.stdout)["recommenders"]["vpa"]["scoredSamples"] > 0
     refused = subprocess.run([*command, str(bad)], capture_output=True, text=True, timeout=300, check=False)
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
