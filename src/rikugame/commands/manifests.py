@@ -27,12 +27,13 @@ def write_base(directory: Path, namespace: str, image: str) -> list[Path]:
 
 
 def manifests(
-    namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace of the operator.")]
+    namespace: Annotated[str, typer.Option("--namespace", "-n", metavar="NAME", help="Namespace of the operator.")]
     = DEFAULT_NAMESPACE,
-    image: Annotated[str, typer.Option("--image", help="Operator image.")] = DEFAULT_IMAGE,
+    image: Annotated[str, typer.Option("--image", metavar="IMAGE", help="Operator image.")] = DEFAULT_IMAGE,
     write: Annotated[Path | None, typer.Option(
-        "--write", help="Write a kustomize base (one file per object + kustomization.yaml) into this directory "
-                        "instead of printing.")] = None,
+        "--write", metavar="DIR",
+        help="Write a kustomize base (one file per object + kustomization.yaml) into this directory "
+             "instead of printing.")] = None,
 ) -> None:
     """Print the CRDs (generated from the pydantic models), RBAC, the operator Deployment, Service and
     webhook configuration as one multi-document YAML."""

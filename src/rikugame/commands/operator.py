@@ -49,23 +49,27 @@ async def _serve(kubeconfig: Path | None, settings: OperatorSettings, port: int,
 
 def operator(
     kubeconfig: Annotated[Path | None, typer.Option(
-        "--kubeconfig", help="Kubeconfig file (default: the in-cluster ServiceAccount).")] = None,
+        "--kubeconfig", metavar="FILE", help="Kubeconfig file (default: the in-cluster ServiceAccount).")] = None,
     metrics_interval: Annotated[str, typer.Option(
-        "--metrics-interval", help="How often pod metrics are read and every Tuner decided, e.g. 60s.")] = "60s",
+        "--metrics-interval", metavar="DURATION",
+        help="How often pod metrics are read and every Tuner decided, e.g. 60s.")] = "60s",
     checkpoint_interval: Annotated[str, typer.Option(
-        "--checkpoint-interval", help="How often each Tuner's state is written to its TunerCheckpoint.")] = "1h",
+        "--checkpoint-interval", metavar="DURATION",
+        help="How often each Tuner's state is written to its TunerCheckpoint.")] = "1h",
     kill_switch: Annotated[bool, typer.Option(
         "--kill-switch", help="Decide and publish, never change a workload.")] = False,
     namespace: Annotated[str, typer.Option(
-        "--namespace", help="The operator's namespace (kill-switch ConfigMap rikugame-kill-switch).")]
+        "--namespace", metavar="NAME", help="The operator's namespace (kill-switch ConfigMap rikugame-kill-switch).")]
     = "rikugame-system",
-    port: Annotated[int, typer.Option("--port", help="Port of /healthz and /metrics.")] = 8080,
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port of /healthz and /metrics.")] = 8080,
     webhook_port: Annotated[int, typer.Option(
-        "--webhook-port", help="HTTPS port of the mutating webhook (0: no webhook).")] = 8443,
+        "--webhook-port", metavar="PORT", help="HTTPS port of the mutating webhook (0: no webhook).")] = 8443,
     webhook_url: Annotated[str | None, typer.Option(
-        "--webhook-url", help="URL the API server reaches the webhook at (default: the rikugame-webhook Service).")]
+        "--webhook-url", metavar="URL",
+        help="URL the API server reaches the webhook at (default: the rikugame-webhook Service).")]
     = None,
-    cycles: Annotated[int | None, typer.Option("--cycles", help="Stop after this many cycles (tests).")] = None,
+    cycles: Annotated[int | None, typer.Option(
+        "--cycles", metavar="N", help="Stop after this many cycles (tests).")] = None,
     leader_election: Annotated[bool, typer.Option(
         "--leader-election/--no-leader-election",
         help="Only the holder of the Lease rikugame-operator (in --namespace) acts; others stand by.")] = True,

@@ -88,8 +88,8 @@ async def _persist(kubeconfig: Path | None, namespace: str, name: str, dry_run: 
 
 
 def persist(
-    tuner: Annotated[str, typer.Argument(help="The Tuner, as NAMESPACE/NAME.")],
-    kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="Kubeconfig file.")] = None,
+    tuner: Annotated[str, typer.Argument(metavar="NAMESPACE/NAME", help="The Tuner, as NAMESPACE/NAME.")],
+    kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", metavar="FILE", help="Kubeconfig file.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the patch, change nothing.")] = False,
 ) -> None:
     """Write the Tuner's decided requests/limits into its workload's pod template (so removing rikugame
