@@ -70,7 +70,7 @@ async def test_operator_recommends_in_off_and_resizes_in_place_in_auto_then_rest
     await apps.create_namespaced_deployment(namespace, _deployment("web"))
     before = await _running_pod(core, namespace, "web")
     await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("web", "web", "Off"))
-    settings = OperatorSettings(metrics_interval_seconds=5, namespace=namespace)
+    settings = OperatorSettings(metrics_interval_seconds=5, namespace=namespace, watch_namespaces=(namespace,))
     reconciler = Reconciler(KubeAccess(kube_api), settings)
 
     async def status_has_samples(report: CycleReport) -> bool:
@@ -90,8 +90,9 @@ async def test_operator_recommends_in_off_and_resizes_in_place_in_auto_then_rest
     await custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "web", {"spec": {"mode": "Auto"}},
                                                 _content_type="application/merge-patch+json")
 
-    async def resized(report: CycleReport) -> bool:
-        return report.resized_pods > 0
+    async def resized(report: CycleReport) -> bool:  # this pod: other tests' Tuners may be cycled too
+        pod = await core.read_namespaced_pod(before.metadata.name, namespace)
+        return bool(pod.spec.containers[0].resources.requests["cpu"] != "500m")
 
     await _cycle_until(reconciler, resized, "an in-place resize in Auto")
     pod = await core.read_namespaced_pod(before.metadata.name, namespace)
@@ -131,7 +132,8 @@ async def test_kill_switch_configmap_stops_every_resize(e2e_cluster: Cluster, ku
     await apps.create_namespaced_deployment(namespace, _deployment("api"))
     before = await _running_pod(core, namespace, "api")
     await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("api", "api", "Auto"))
-    reconciler = Reconciler(KubeAccess(kube_api), OperatorSettings(namespace=namespace))
+    reconciler = Reconciler(KubeAccess(kube_api), OperatorSettings(namespace=namespace,
+                                                                  watch_namespaces=(namespace,)))
 
     async def decided_a_shrink(report: CycleReport) -> bool:
         tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "api")
@@ -161,7 +163,8 @@ async def test_operator_creates_the_hpa_by_server_side_apply_and_the_real_contro
                                    "minReplicas": 1, "minReplicasFloor": 1, "maxReplicas": 4}
     tuner["spec"]["vertical"] = {"scaleDownIntervalSeconds": 86400}  # hold requests still after the first step
     await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, tuner)
-    reconciler = Reconciler(KubeAccess(kube_api), OperatorSettings(namespace=namespace))
+    reconciler = Reconciler(KubeAccess(kube_api), OperatorSettings(namespace=namespace,
+                                                                  watch_namespaces=(namespace,)))
 
     async def hpa_written(report: CycleReport) -> bool:
         return report.hpa_writes > 0
@@ -194,7 +197,7 @@ async def test_a_new_pod_of_a_resized_workload_starts_with_the_decided_resources
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = OperatorSettings(namespace=f"{namespace}-operator", webhook_port=port,
+    settings = OperatorSettings(namespace=f"{namespace}-operator", webhook_port=port, watch_namespaces=(namespace,),
                                 webhook_url=f"https://127.0.0.1:{port}/mutate",
                                 webhook_configuration=f"rikugame-{namespace}")
     cert = serving_certificate(["rikugame-webhook"], ["127.0.0.1"])
@@ -202,10 +205,25 @@ async def test_a_new_pod_of_a_resized_workload_starts_with_the_decided_resources
     hook = await service._start_webhook("127.0.0.1", WebhookTLS(cert.cert_pem, cert.key_pem, cert.ca_pem))
     assert hook is not None
     try:
-        async def resized(report: CycleReport) -> bool:
-            return report.resized_pods > 0
+        async def resized(report: CycleReport) -> bool:  # this pod: other tests' Tuners may be cycled too
+            pod = await core.read_namespaced_pod(first.metadata.name, namespace)
+            return bool(pod.spec.containers[0].resources.requests["cpu"] == "350m")
 
-        await _cycle_until(service.reconciler, resized, "an in-place resize")
+        await _cycle_until(service.reconciler, resized, "an in-place resize of the shop pod")
+        # The API server picks a new webhook configuration up asynchronously: wait until a server-side dry run
+        # of a pod of the same ReplicaSet comes back mutated, so the scale-up below is not a race.
+        probe_pod = {"metadata": {"generateName": "probe-", "ownerReferences": [
+            {"apiVersion": ref.api_version, "kind": ref.kind, "name": ref.name, "uid": ref.uid, "controller": True}
+            for ref in first.metadata.owner_references]},
+            "spec": {"nodeSelector": {"type": "kwok"}, "containers": [{
+                "name": "app", "image": "registry.invalid/app:1",
+                "resources": {"requests": {"cpu": "500m", "memory": "64Mi"}, "limits": {"memory": "64Mi"}}}]}}
+
+        async def webhook_effective() -> bool:
+            dry = await core.create_namespaced_pod(namespace, probe_pod, dry_run="All")
+            return dry.spec.containers[0].resources.requests["cpu"] == "350m"
+
+        await eventually(webhook_effective, "the API server to call the webhook", timeout=60)
         await apps.patch_namespaced_deployment_scale("shop", namespace, {"spec": {"replicas": 2}})
 
         async def second_pod() -> Any:

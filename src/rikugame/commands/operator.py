@@ -70,6 +70,9 @@ def operator(
     = None,
     cycles: Annotated[int | None, typer.Option(
         "--cycles", metavar="N", help="Stop after this many cycles (tests).")] = None,
+    watch_namespace: Annotated[list[str] | None, typer.Option(
+        "--watch-namespace", metavar="NAME", help="Only Tuners of this namespace (repeatable; default: all).")]
+    = None,
     leader_election: Annotated[bool, typer.Option(
         "--leader-election/--no-leader-election",
         help="Only the holder of the Lease rikugame-operator (in --namespace) acts; others stand by.")] = True,
@@ -82,7 +85,8 @@ def operator(
         settings = OperatorSettings(
             metrics_interval_seconds=opts.duration("--metrics-interval", metrics_interval),
             checkpoint_interval_seconds=opts.duration("--checkpoint-interval", checkpoint_interval),
-            kill_switch=kill_switch, namespace=namespace, webhook_port=webhook_port or None,
+            kill_switch=kill_switch, namespace=namespace, watch_namespaces=tuple(watch_namespace or ()),
+            webhook_port=webhook_port or None,
             webhook_url=webhook_url)
         if kubeconfig is not None and not kubeconfig.is_file():
             raise RikugameError(f"--kubeconfig: {kubeconfig} does not exist")

@@ -132,6 +132,8 @@ class Reconciler:
         report = CycleReport()
         now = int(self.clock())
         tuners = await self.access.list_tuners()
+        if self.settings.watch_namespaces:
+            tuners = [t for t in tuners if t["metadata"]["namespace"] in self.settings.watch_namespaces]
         pods = await self.access.list_pods()
         rs_owners = await self.access.replicaset_owners()
         metrics = await self.access.list_pod_metrics()

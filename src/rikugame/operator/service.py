@@ -106,8 +106,11 @@ class OperatorService:
         meta.setdefault("namespace", (review.get("request") or {}).get("namespace", ""))
         workload = owner_workload(pod, self.reconciler.rs_owners)
         answer = review_response(review, workload, self.reconciler.decided_for)
-        if "patch" in answer["response"]:
+        patched = "patch" in answer["response"]
+        if patched:
             self.metrics.actions.labels("admitted").inc()
+        log.info("admission of a pod of %s: %s", "/".join(workload) if workload else "no tuned workload",
+                 "resources set" if patched else "unchanged")
         return web.json_response(answer)
 
     async def _start_webhook(self, host: str, tls: WebhookTLS | None) -> web.AppRunner | None:

@@ -20,6 +20,8 @@ class OperatorSettings:
     """``--kill-switch``: decide and publish, never act."""
     kill_switch_configmap: str = "rikugame-kill-switch"
     """ConfigMap (in ``namespace``) whose key ``killSwitch: "true"`` stops all actuation, read every cycle."""
+    watch_namespaces: tuple[str, ...] = ()
+    """Only Tuners of these namespaces (empty: every namespace)."""
     namespace: str = "rikugame-system"
     """The operator's own namespace (kill-switch ConfigMap, Lease)."""
     checkpoint_budget_seconds: float = 10.0

@@ -268,3 +268,12 @@ async def test_a_field_conflict_is_reported_not_overwritten():
     await run_minutes(r, cluster, clock, 2)
     managed = next(c for c in cluster.statuses[-1]["conditions"] if c["type"] == "HPAManaged")
     assert managed["reason"] == "FieldConflict" and "argocd" in managed["message"]
+
+
+async def test_watched_namespaces_scope_the_tuners():
+    cluster, clock = FakeCluster(), Clock()
+    elsewhere = Reconciler(cluster, OperatorSettings(watch_namespaces=("other",)), clock=clock)
+    clock.now += 60
+    cluster.usage(int(clock.now), "100m", "100Mi")
+    report = await elsewhere.cycle()
+    assert report.tuners == 0 and cluster.resizes == [] and cluster.statuses == []
