@@ -24,13 +24,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 
+from e2e_workloads import oversized_deployment
 from kubernetes_asyncio.client import ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi
 from kubernetes_asyncio.config import new_client_from_config
 
 from kubeharness.binaries import binaries_dir
 from kubeharness.cluster import Cluster
-from kubeharness.kwok import USAGE_CPU, USAGE_MEMORY, node_manifest
+from kubeharness.kwok import node_manifest
 from rikugame.cluster.kube_access import KubeAccess
 from rikugame.cluster.names import GROUP, TUNERS, VERSION
 from rikugame.manifests.crds import tuner_checkpoint_crd, tuner_crd
@@ -68,17 +70,6 @@ class CountingAccess(KubeAccess):
         await super().write_checkpoint(namespace, name, owner, data)
 
 
-def deployment(name: str) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name},
-                                               "annotations": {USAGE_CPU: "100m", USAGE_MEMORY: "40Mi"}},
-                                  "spec": {"nodeSelector": {"type": "kwok"}, "containers": [{
-                                      "name": "app", "image": "registry.invalid/app:1",
-                                      "resources": {"requests": {"cpu": "500m", "memory": "64Mi"},
-                                                    "limits": {"memory": "64Mi"}}}]}}}}
-
-
 async def setup(kubeconfig: Path, tuners: int) -> None:
     api = await new_client_from_config(config_file=str(kubeconfig))
     async with api:
@@ -91,7 +82,7 @@ async def setup(kubeconfig: Path, tuners: int) -> None:
 
         async def one(i: int) -> None:
             async with sem:
-                await apps.create_namespaced_deployment(NS, deployment(f"w{i}"))
+                await apps.create_namespaced_deployment(NS, oversized_deployment(f"w{i}"))
                 await custom.create_namespaced_custom_object(GROUP, VERSION, NS, TUNERS, {
                     "apiVersion": f"{GROUP}/{VERSION}", "kind": "Tuner", "metadata": {"name": f"w{i}"},
                     "spec": {"targetRef": {"kind": "Deployment", "name": f"w{i}"}, "mode": "Auto"}})

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from kubeharness.kwok import USAGE_CPU
+from kubeharness.kwok import USAGE_CPU, USAGE_MEMORY
 
 T = TypeVar("T")
 
@@ -35,6 +35,21 @@ def deployment(name: str, *, replicas: int = 1, cpu_request: str = "100m", usage
                 },
             },
         },
+    }
+
+
+def oversized_deployment(name: str) -> dict[str, Any]:
+    """A one-pod Deployment asking for 500m / 64Mi whose kwok pod uses 100m / 40Mi: a Tuner shrinks its CPU
+    (by the 30 % step: 350m) and raises its memory (40Mi peak + headroom: 80Mi)."""
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name},
+                                           "annotations": {USAGE_CPU: "100m", USAGE_MEMORY: "40Mi"}},
+                              "spec": {"nodeSelector": {"type": "kwok"}, "containers": [{
+                                  "name": "app", "image": "registry.invalid/app:1",
+                                  "resources": {"requests": {"cpu": "500m", "memory": "64Mi"},
+                                                "limits": {"memory": "64Mi"}}}]}}},
     }
 
 

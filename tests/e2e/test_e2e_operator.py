@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_workloads import eventually
+from e2e_workloads import eventually, oversized_deployment
 from kubernetes_asyncio.client import ApiClient, AppsV1Api, CoreV1Api, CustomObjectsApi
 
 from kubeharness.cluster import Cluster
-from kubeharness.kwok import USAGE_CPU, USAGE_MEMORY
+from kubeharness.kwok import USAGE_CPU
 from rikugame.cluster.kube_access import KubeAccess
 from rikugame.cluster.names import GROUP, TUNERS, VERSION
 from rikugame.commands.persist import _persist
@@ -25,19 +25,6 @@ from rikugame.operator.settings import OperatorSettings
 
 pytestmark = pytest.mark.e2e
 MIB = 2**20
-
-
-def _deployment(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": {"labels": {"app": name},
-                                           "annotations": {USAGE_CPU: "100m", USAGE_MEMORY: "40Mi"}},
-                              "spec": {"nodeSelector": {"type": "kwok"}, "containers": [{
-                                  "name": "app", "image": "registry.invalid/app:1",
-                                  "resources": {"requests": {"cpu": "500m", "memory": "64Mi"},
-                                                "limits": {"memory": "64Mi"}}}]}}},
-    }
 
 
 def _tuner(name: str, target: str, mode: str) -> dict[str, Any]:
@@ -67,7 +54,7 @@ async def _cycle_until(reconciler: Reconciler, done: Any, what: str, timeout: fl
 async def test_operator_recommends_in_off_and_resizes_in_place_in_auto_then_restores_its_state(
         e2e_cluster: Cluster, kube_api: ApiClient, namespace: str, crds: Path) -> None:
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
-    await apps.create_namespaced_deployment(namespace, _deployment("web"))
+    await apps.create_namespaced_deployment(namespace, oversized_deployment("web"))
     before = await _running_pod(core, namespace, "web")
     await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("web", "web", "Off"))
     settings = OperatorSettings(metrics_interval_seconds=5, namespace=namespace, watch_namespaces=(namespace,))
@@ -129,7 +116,7 @@ async def test_kill_switch_configmap_stops_every_resize(e2e_cluster: Cluster, ku
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
     await core.create_namespaced_config_map(namespace, {"metadata": {"name": "rikugame-kill-switch"},
                                                         "data": {"killSwitch": "true"}})
-    await apps.create_namespaced_deployment(namespace, _deployment("api"))
+    await apps.create_namespaced_deployment(namespace, oversized_deployment("api"))
     before = await _running_pod(core, namespace, "api")
     await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("api", "api", "Auto"))
     reconciler = Reconciler(KubeAccess(kube_api), OperatorSettings(namespace=namespace,
@@ -154,7 +141,7 @@ async def test_operator_creates_the_hpa_by_server_side_apply_and_the_real_contro
     from kubernetes_asyncio.client import AutoscalingV2Api
 
     apps, custom, autoscaling = AppsV1Api(kube_api), CustomObjectsApi(kube_api), AutoscalingV2Api(kube_api)
-    busy = _deployment("busy")
+    busy = oversized_deployment("busy")
     busy["spec"]["template"]["metadata"]["annotations"][USAGE_CPU] = "450m"  # 90 % of the 500m request
     await apps.create_namespaced_deployment(namespace, busy)
     await _running_pod(CoreV1Api(kube_api), namespace, "busy")
@@ -191,7 +178,7 @@ async def test_a_new_pod_of_a_resized_workload_starts_with_the_decided_resources
     from rikugame.operator.webhook import WebhookTLS
 
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
-    await apps.create_namespaced_deployment(namespace, _deployment("shop"))
+    await apps.create_namespaced_deployment(namespace, oversized_deployment("shop"))
     first = await _running_pod(core, namespace, "shop")
     await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("shop", "shop", "Auto"))
     with socket.socket() as s:
@@ -272,7 +259,7 @@ async def test_operator_process_with_exactly_the_generated_role_resizes_in_place
     kubeconfig = write_kubeconfig(tmp_path / "operator.kubeconfig", e2e_cluster.server, e2e_cluster.ca, token=token)
 
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
-    await apps.create_namespaced_deployment(namespace, _deployment("cart"))
+    await apps.create_namespaced_deployment(namespace, oversized_deployment("cart"))
     before = await _running_pod(core, namespace, "cart")
     await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("cart", "cart", "Auto"))
     created = time.monotonic()
