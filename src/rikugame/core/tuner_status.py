@@ -19,6 +19,7 @@ from pydantic.alias_generators import to_camel
 
 from rikugame.core import quantities
 from rikugame.core.decisions import Reason
+from rikugame.core.horizontal.hpa import HPASettings
 from rikugame.core.policy import UpdateMode, list_map
 from rikugame.core.workload import ContainerDecision, ContainerResources, WorkloadDecision
 
@@ -268,24 +269,30 @@ def status_from_decision(decision: WorkloadDecision, *, generation: int, phase: 
         last_actions=list(before.last_actions), resizes=list(before.resizes))
 
 
-def _describe(r: ContainerResources) -> str:
+def describe_requests(r: ContainerResources) -> str:
+    """``cpu 350m, memory 80Mi`` (what an action's from/to says)."""
     parts = [f"cpu {_cpu(r.cpu_request_millicores)}" if r.cpu_request_millicores >= 0 else "",
              f"memory {_memory(r.memory_request_bytes)}" if r.memory_request_bytes >= 0 else ""]
     return ", ".join(p for p in parts if p) or "none"
 
 
+def describe_hpa(s: HPASettings) -> str:
+    """``target 70%, min 3, max 12`` (what an action's from/to says)."""
+    return f"target {s.target_utilization_percent}%, min {s.min_replicas}, max {s.max_replicas}"
+
+
 def actions_of(decision: WorkloadDecision, now_rfc3339: str) -> list[Action]:
     """The changes ``decision`` makes, one per changed container and one for the HPA (what to record once
     they are done)."""
-    out = [Action(time=now_rfc3339, what=f"resize {c.name}", from_=_describe(c.current), to=_describe(c.decided),
+    out = [Action(time=now_rfc3339, what=f"resize {c.name}", from_=describe_requests(c.current),
+                  to=describe_requests(c.decided),
                   why=", ".join(dict.fromkeys(c.cpu_reasons + c.memory_reasons)))
            for c in decision.containers if c.changed()]
     if decision.hpa is not None and decision.hpa.changed():
         p, s = decision.hpa.previous, decision.hpa.settings
         out.append(Action(
             time=now_rfc3339, what="hpa",
-            from_=f"target {p.target_utilization_percent}%, min {p.min_replicas}, max {p.max_replicas}",
-            to=f"target {s.target_utilization_percent}%, min {s.min_replicas}, max {s.max_replicas}",
+            from_=describe_hpa(p), to=describe_hpa(s),
             why=", ".join(decision.hpa.reasons.describe())))
     return out
 

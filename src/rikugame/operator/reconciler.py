@@ -22,10 +22,18 @@ from pydantic import ValidationError
 
 from rikugame.core import quantities
 from rikugame.core.checkpoints import CheckpointError
-from rikugame.core.horizontal.hpa import HPASettings
 from rikugame.core.policy import TunerSpec, UpdateMode
 from rikugame.core.samples import UsageSamples
-from rikugame.core.tuner_status import Action, Phase, TunerStatus, condition, status_from_decision
+from rikugame.core.tuner_status import (
+    Action,
+    Condition,
+    Phase,
+    TunerStatus,
+    condition,
+    describe_hpa,
+    describe_requests,
+    status_from_decision,
+)
 from rikugame.core.workload import ContainerResources, WorkloadDecision, WorkloadTuning
 from rikugame.operator.access import ClusterAccess, FieldConflict, ResizeRefused
 from rikugame.operator.hpas import apply_body, hpa_target, keda_owned, settings_of
@@ -210,15 +218,16 @@ class Reconciler:
         missing = metrics_ok is False or (rt.last_metrics >= 0 and now - rt.last_metrics
                                            > self.settings.emergency_after_seconds)
         hpa = hpas.get(key)
-        conditions: list[dict[str, str]] = []
+        conditions: list[Condition] = []
         replicas: int | None = None
         if spec.horizontal is not None:
             replicas = int(workload.get("spec", {}).get("replicas") or workload.get("status", {}).get("replicas") or 0)
             self._observe_replicas(rt, now, replicas, ready, mine)
             if hpa is not None and keda_owned(hpa):
                 replicas = None  # no HPA decision: KEDA owns it
-                conditions.append(_condition("HPAManaged", False, "OwnedByKEDA",
-                                             "a KEDA ScaledObject owns this HPA: rikugame leaves it alone", now))
+                conditions.append(condition("HPAManaged", False, "OwnedByKEDA",
+                                            "a KEDA ScaledObject owns this HPA: rikugame leaves it alone",
+                                            now_rfc3339=rfc3339(now)))
             elif hpa is not None and (adopted := settings_of(hpa)) is not None:
                 t.set_current_hpa(adopted)
         t.advance(now)
@@ -327,15 +336,15 @@ class Reconciler:
                 after = target[c["name"]]
                 why = ", ".join(next(d.cpu_reasons + d.memory_reasons for d in decision.containers
                                      if d.name == c["name"]))
-                self._action(rt, decision.now, f"resize {pname}/{c['name']}", _describe(before), _describe(after),
-                             why)
+                self._action(rt, decision.now, f"resize {pname}/{c['name']}", describe_requests(before),
+                             describe_requests(after), why)
         applied = [c.name for c in decision.containers if c.name not in failed]
         rt.tuning.apply(decision, containers=applied, hpa=False)
         return changed
 
     async def _apply_hpa(self, rt: TunerRuntime, decision: WorkloadDecision, workload: dict[str, Any],
                          key: WorkloadKey, hpa: dict[str, Any] | None, *, resized: bool,
-                         report: CycleReport) -> list[dict[str, str]]:
+                         report: CycleReport) -> list[Condition]:
         """Write the HPA settings by server-side apply, unless a resize happened in this step (the HPA divides
         by spec requests before the kubelet applies them: resize first, co-tune the target next cycle)."""
         assert decision.hpa is not None
@@ -349,11 +358,12 @@ class Reconciler:
         try:
             await self.access.apply_hpa(rt.namespace, name, body)
         except FieldConflict as exc:
-            return [_condition("HPAManaged", False, "FieldConflict", exc.message[:500], decision.now)]
+            return [condition("HPAManaged", False, "FieldConflict", exc.message[:500],
+                              now_rfc3339=rfc3339(decision.now))]
         rt.tuning.apply(decision, containers=[], hpa=True)
         report.hpa_writes += 1
         before, after = decision.hpa.previous, decision.hpa.settings
-        self._action(rt, decision.now, f"hpa {name}", _describe_hpa(before), _describe_hpa(after),
+        self._action(rt, decision.now, f"hpa {name}", describe_hpa(before), describe_hpa(after),
                      ", ".join(decision.hpa.reasons.describe()))
         return []
 
@@ -363,7 +373,7 @@ class Reconciler:
 
     # -- publishing ------------------------------------------------------------------------------------
     async def _publish(self, rt: TunerRuntime, decision: WorkloadDecision, now: int, *, halted: bool,
-                       missing: bool, pods: int, report: CycleReport, extra: list[dict[str, str]]) -> None:
+                       missing: bool, pods: int, report: CycleReport, extra: list[Condition]) -> None:
         phase = (Phase.EMERGENCY if decision.mode is UpdateMode.EMERGENCY else
                  Phase.RECOMMENDING if not decision.actuate else Phase.WORKING)
         when = rfc3339(now)
@@ -376,8 +386,7 @@ class Reconciler:
                       "the kill switch stops all actuation" if halted else
                       ("mode Off: recommendations only" if not decision.actuate else "resizing in place"),
                       now_rfc3339=when),
-            *(condition(c["type"], c["status"] == "True", c["reason"], c["message"], now_rfc3339=when)
-              for c in extra),
+            *extra,
         ]
         status = status_from_decision(decision, generation=rt.generation, phase=phase, now_rfc3339=when,
                                       previous=rt.status,
@@ -427,21 +436,6 @@ class Reconciler:
         await self.access.write_checkpoint(rt.namespace, rt.name, obj, data)
         rt.last_checkpoint = self.clock()
         report.checkpoint_writes += 1
-
-
-def _describe(r: ContainerResources) -> str:
-    return (f"cpu {quantities.format_cpu(r.cpu_request_millicores) if r.cpu_request_millicores >= 0 else '-'}, "
-            f"memory {quantities.format_memory(r.memory_request_bytes) if r.memory_request_bytes >= 0 else '-'}")
-
-
-def _describe_hpa(s: HPASettings) -> str:
-    return f"target {s.target_utilization_percent}%, min {s.min_replicas}, max {s.max_replicas}"
-
-
-def _condition(kind: str, ok: bool, reason: str, message: str, now: int) -> dict[str, str]:
-    """A condition as plain data (turned into the status model in ``_publish``)."""
-    return {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message,
-            "lastTransitionTime": rfc3339(now)}
 
 
 def _strip_times(status: dict[str, Any]) -> str:
