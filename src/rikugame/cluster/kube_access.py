@@ -114,10 +114,13 @@ class KubeAccess:
             GROUP, VERSION, namespace, TUNERS, name, {"status": status},
             _content_type="application/merge-patch+json")
 
-    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
-        """``pods/resize``; ResizeRefused on a 4xx the API server gives (422: QoS change, Infeasible, …)."""
+    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> int:
+        """``pods/resize``: the pod's new generation; ResizeRefused on a 4xx the API server gives (422: QoS
+        change, …)."""
         try:
-            await self.core.patch_namespaced_pod_resize(name, namespace, patch, _preload_content=False)
+            response: Any = await self.core.patch_namespaced_pod_resize(name, namespace, patch,
+                                                                        _preload_content=False)
+            return int(json.loads(await response.read()).get("metadata", {}).get("generation", 0))
         except ApiException as exc:
             if exc.status is not None and 400 <= exc.status < 500:
                 message = exc.body if isinstance(exc.body, str) else str(exc.reason)

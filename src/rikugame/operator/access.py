@@ -48,8 +48,9 @@ class ClusterAccess(Protocol):
     async def patch_tuner_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         """Merge ``status`` into the Tuner's status subresource."""
 
-    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
-        """Patch ``pods/resize``; ResizeRefused when the API server refuses."""
+    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> int:
+        """Patch ``pods/resize``: the pod's new ``metadata.generation``; ResizeRefused when the API server
+        refuses."""
 
     async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
         """A Kubernetes Event about ``involved`` (best effort)."""

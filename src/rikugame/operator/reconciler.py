@@ -28,6 +28,8 @@ from rikugame.core.tuner_status import (
     Action,
     Condition,
     Phase,
+    PodResize,
+    ResizeState,
     TunerStatus,
     condition,
     describe_hpa,
@@ -45,6 +47,7 @@ from rikugame.operator.pods import (
     pod_ready,
     pod_resources,
     resize_patch,
+    resize_progress,
     resize_target,
 )
 from rikugame.operator.settings import OperatorSettings
@@ -61,6 +64,27 @@ def rfc3339_seconds(text: str) -> int:
 def rfc3339(seconds: float) -> str:
     """RFC 3339 (UTC, whole seconds) of Unix seconds."""
     return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+IN_FLIGHT = (ResizeState.PENDING, ResizeState.IN_PROGRESS, ResizeState.DEFERRED)
+
+
+@dataclass
+class ResizeTrack:
+    """One in-place resize followed to completion (shown in the Tuner status as ``resizes``)."""
+
+    pod: str
+    generation: int
+    target: dict[str, ContainerResources]
+    deadline: int
+    state: ResizeState = ResizeState.PENDING
+    message: str | None = None
+    reported_done: bool = False
+
+    def status(self) -> PodResize:
+        """The status entry."""
+        return PodResize(pod=self.pod, generation=self.generation, state=self.state, deadline=rfc3339(self.deadline),
+                         message=self.message[:500] if self.message else None)
 
 
 @dataclass
@@ -81,6 +105,12 @@ class TunerRuntime:
     actions: list[Action] = field(default_factory=list)
     refused: dict[tuple[str, str], str] = field(default_factory=dict)
     """(pod, patch as JSON) → why the API refused it: not retried until the wanted size changes."""
+    resizes: dict[str, ResizeTrack] = field(default_factory=dict)
+    """Pod name → its last in-place resize, followed until Done, Error or Infeasible."""
+    infeasible: dict[str, dict[str, ContainerResources]] = field(default_factory=dict)
+    """Pod name → a size the kubelet found Infeasible: not asked again until the wanted size drops."""
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    """(reason, message, type) of the Events this cycle's changes make, sent at its end."""
 
 
 @dataclass
@@ -213,6 +243,7 @@ class Reconciler:
         for pod in pods:
             for kill in oom_kills(pod):
                 self._record_oom(rt, kill, report)
+        self._track_resizes(rt, pods, now)
         if rt.last_metrics < 0:
             rt.last_metrics = now if metrics_ok and mine else rt.last_metrics
         missing = metrics_ok is False or (rt.last_metrics >= 0 and now - rt.last_metrics
@@ -236,9 +267,11 @@ class Reconciler:
         if decision.actuate and not halted and ready:
             acted = await self._resize(rt, decision, ready, report)
         if decision.hpa is not None and decision.actuate and not halted:
-            conditions += await self._apply_hpa(rt, decision, workload, key, hpa, resized=acted, report=report)
+            waiting = acted or any(r.state in IN_FLIGHT for r in rt.resizes.values())
+            conditions += await self._apply_hpa(rt, decision, workload, key, hpa, resized=waiting, report=report)
         await self._publish(rt, decision, now, halted=halted, missing=missing, pods=len(ready), report=report,
                             extra=conditions)
+        await self._emit_events(rt)
         due = acted or rt.last_checkpoint < 0 or \
             self.clock() - rt.last_checkpoint >= self.settings.checkpoint_interval_seconds
         if due and time.perf_counter() < budget_end:
@@ -303,6 +336,35 @@ class Reconciler:
         current = rt.tuning.vertical.current_memory_bytes[rt.tuning.index(kill.container)]
         rt.tuning.record_oom(kill.container, when, float(max(kill.limit_bytes, int(current))))
         report.oom_kills += 1
+        rt.events.append(("OOMKilled", f"container {kill.container} of pod uid {kill.pod_uid} was OOM-killed "
+                                       f"(restart {kill.restart_count}): memory is raised now", "Warning"))
+
+    def _track_resizes(self, rt: TunerRuntime, pods: list[dict[str, Any]], now: int) -> None:
+        """Follow each in-place resize from the pod's conditions and the kubelet's observed generation, to
+        Done, Infeasible (not asked again until the wanted size drops) or Error (its deadline passed)."""
+        by_name = {p["metadata"]["name"]: p for p in pods}
+        for pname, track in list(rt.resizes.items()):
+            pod = by_name.get(pname)
+            if pod is None or (track.state is ResizeState.DONE and track.reported_done):
+                del rt.resizes[pname]
+                continue
+            if track.state not in IN_FLIGHT:
+                continue
+            state_name, message = resize_progress(pod, track.generation)
+            state = ResizeState(state_name)
+            if state in IN_FLIGHT and now > track.deadline:
+                state, message = ResizeState.ERROR, f"not done by its deadline (still {state_name}" + (
+                    f": {message})" if message else ")")
+            if state == track.state:
+                continue
+            track.state, track.message = state, message
+            if state is ResizeState.INFEASIBLE:
+                rt.infeasible[pname] = track.target
+                self._action(rt, now, f"resize {pname} infeasible", "", "", message or "the node cannot fit it",
+                             reason="ResizeInfeasible", type_="Warning")
+            elif state is ResizeState.ERROR:
+                self._action(rt, now, f"resize {pname} failed", "", "", message or "error",
+                             reason="ResizeFailed", type_="Warning")
 
     # -- acting ----------------------------------------------------------------------------------------
     async def _resize(self, rt: TunerRuntime, decision: WorkloadDecision, pods: list[dict[str, Any]],
@@ -317,18 +379,26 @@ class Reconciler:
             if patch is None:
                 continue
             pname = pod["metadata"]["name"]
+            names = {c["name"] for c in patch["spec"]["containers"]}
             ident = (pname, json.dumps(patch, sort_keys=True))
-            if ident in rt.refused:
-                failed.update(c["name"] for c in patch["spec"]["containers"])
+            track = rt.resizes.get(pname)
+            in_flight = track is not None and track.state in IN_FLIGHT and not _raises_memory(current, target)
+            infeasible = rt.infeasible.get(pname)
+            if ident in rt.refused or in_flight or (infeasible is not None and not _drops(target, infeasible)):
+                failed.update(names)
                 continue
+            rt.infeasible.pop(pname, None)
             try:
-                await self.access.resize_pod(rt.namespace, pname, patch)
+                generation = await self.access.resize_pod(rt.namespace, pname, patch)
             except ResizeRefused as exc:
                 rt.refused[ident] = exc.message
-                failed.update(c["name"] for c in patch["spec"]["containers"])
+                failed.update(names)
                 report.refused_resizes += 1
-                self._action(rt, decision.now, f"resize {pname} refused", "", "", exc.message)
+                self._action(rt, decision.now, f"resize {pname} refused", "", "", exc.message,
+                             reason="ResizeRefused", type_="Warning")
                 continue
+            rt.resizes[pname] = ResizeTrack(pname, generation, target,
+                                            decision.now + self.settings.resize_deadline_seconds)
             report.resized_pods += 1
             changed = True
             for c in patch["spec"]["containers"]:
@@ -337,7 +407,7 @@ class Reconciler:
                 why = ", ".join(next(d.cpu_reasons + d.memory_reasons for d in decision.containers
                                      if d.name == c["name"]))
                 self._action(rt, decision.now, f"resize {pname}/{c['name']}", describe_requests(before),
-                             describe_requests(after), why)
+                             describe_requests(after), why, reason="Resized")
         applied = [c.name for c in decision.containers if c.name not in failed]
         rt.tuning.apply(decision, containers=applied, hpa=False)
         return changed
@@ -364,12 +434,23 @@ class Reconciler:
         report.hpa_writes += 1
         before, after = decision.hpa.previous, decision.hpa.settings
         self._action(rt, decision.now, f"hpa {name}", describe_hpa(before), describe_hpa(after),
-                     ", ".join(decision.hpa.reasons.describe()))
+                     ", ".join(decision.hpa.reasons.describe()), reason="HPAUpdated")
         return []
 
-    def _action(self, rt: TunerRuntime, now: int, what: str, before: str, after: str, why: str) -> None:
-        rt.actions.append(Action(time=rfc3339(now), what=what, from_=before, to=after, why=why[:500]))
+    def _action(self, rt: TunerRuntime, now: int, what: str, before: str, after: str, why: str, *,
+                reason: str, type_: str = "Normal") -> None:
+        """Record a change in the status's last actions, and as a Kubernetes Event (sent after the cycle)."""
+        action = Action(time=rfc3339(now), what=what, from_=before, to=after, why=why[:500])
+        rt.actions.append(action)
         del rt.actions[:-MAX_ACTIONS]
+        rt.events.append((reason, f"{action.summary()} ({action.why})"[:1000], type_))
+
+    async def _emit_events(self, rt: TunerRuntime) -> None:
+        involved = {"kind": "Tuner", "namespace": rt.namespace, "name": rt.name, "uid": rt.uid,
+                    "apiVersion": "rikugame.dev/v1alpha1"}
+        events, rt.events = rt.events, []
+        for reason, message, type_ in events:
+            await self.access.emit_event(involved, reason, message, type_)
 
     # -- publishing ------------------------------------------------------------------------------------
     async def _publish(self, rt: TunerRuntime, decision: WorkloadDecision, now: int, *, halted: bool,
@@ -393,6 +474,7 @@ class Reconciler:
                                       target=f"{rt.spec.target_ref.kind}/{rt.spec.target_ref.name}",
                                       conditions=own)
         status = status.model_copy(update={
+            "resizes": [t.status() for t in rt.resizes.values()],
             "last_actions": list(rt.actions),
             "last_action": rt.actions[-1].summary()[:200] if rt.actions else None})
         body = status.model_dump(by_alias=True, exclude_none=True, mode="json")
@@ -410,9 +492,9 @@ class Reconciler:
         rt.published, rt.status = comparable, status
         report.status_writes += 1
         if first or previous_phase != phase:
-            await self.access.emit_event({"kind": "Tuner", "namespace": rt.namespace, "name": rt.name,
-                                          "uid": rt.uid, "apiVersion": "rikugame.dev/v1alpha1"},
-                                         "Phase", f"phase {phase.value}")
+            rt.events.append(("Phase", f"phase {phase.value}", "Warning" if phase is Phase.EMERGENCY else "Normal"))
+        for track in rt.resizes.values():
+            track.reported_done = track.state is ResizeState.DONE
 
     async def _publish_error(self, ns: str, name: str, message: str, report: CycleReport) -> None:
         await self.access.patch_tuner_status(ns, name, {"phase": Phase.ERROR.value, "lastAction": message[:200]})
@@ -436,6 +518,19 @@ class Reconciler:
         await self.access.write_checkpoint(rt.namespace, rt.name, obj, data)
         rt.last_checkpoint = self.clock()
         report.checkpoint_writes += 1
+
+
+def _raises_memory(current: Mapping[str, ContainerResources], target: Mapping[str, ContainerResources]) -> bool:
+    """Whether ``target`` raises any container's memory request (an OOM bump: never waits for a resize)."""
+    return any(target[n].memory_request_bytes > c.memory_request_bytes for n, c in current.items() if n in target)
+
+
+def _drops(target: Mapping[str, ContainerResources], infeasible: Mapping[str, ContainerResources]) -> bool:
+    """Whether ``target`` asks for less than the Infeasible size: no request above it, at least one below."""
+    pairs = [(target[n], r) for n, r in infeasible.items() if n in target]
+    requests = [(t.cpu_request_millicores, r.cpu_request_millicores) for t, r in pairs] + \
+               [(t.memory_request_bytes, r.memory_request_bytes) for t, r in pairs]
+    return all(a <= b for a, b in requests) and any(a < b for a, b in requests)
 
 
 def _strip_times(status: dict[str, Any]) -> str:

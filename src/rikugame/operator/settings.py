@@ -16,6 +16,8 @@ class OperatorSettings:
     history (a graceful stop or handover writes every checkpoint first); one write per Tuner per hour."""
     emergency_after_seconds: int = 300
     """Without metrics for a Tuner's pods this long, it behaves as Emergency (nothing shrinks)."""
+    resize_deadline_seconds: int = 300
+    """An in-place resize not done this long after it was sent counts as failed (status ``resizes``)."""
     kill_switch: bool = False
     """``--kill-switch``: decide and publish, never act."""
     kill_switch_configmap: str = "rikugame-kill-switch"

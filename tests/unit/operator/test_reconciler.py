@@ -39,6 +39,8 @@ class FakeCluster:
         self.hpas: list[dict[str, Any]] = []
         self.hpa_writes: list[dict[str, Any]] = []
         self.conflict = False
+        self.kubelet = "done"
+        self.events: list[tuple[str, str, str]] = []
 
     def usage(self, now: int, cpu: str, memory: str) -> None:
         self.metrics = [{"metadata": {"namespace": NS, "name": "web-1"}, "timestamp": rfc3339(now),
@@ -68,7 +70,7 @@ class FakeCluster:
     async def patch_tuner_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         self.statuses.append(status)
 
-    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> int:
         if self.refuse is not None:
             raise self.refuse
         self.resizes.append(patch)
@@ -76,9 +78,25 @@ class FakeCluster:
             target = next(x for x in self.pod["spec"]["containers"] if x["name"] == c["name"])
             for section, values in c["resources"].items():
                 target["resources"].setdefault(section, {}).update(values)
+        meta = self.pod["metadata"]
+        meta["generation"] = meta.get("generation", 1) + 1
+        self.kubelet_answers()
+        return int(meta["generation"])
+
+    def kubelet_answers(self) -> None:
+        """What the kubelet does with a resize: apply it at once ("done"), or say why not."""
+        status = self.pod["status"]
+        status["conditions"] = [c for c in status["conditions"] if not c["type"].startswith("PodResize")]
+        if self.kubelet == "done":
+            status["observedGeneration"] = self.pod["metadata"]["generation"]
+            for s, c in zip(status["containerStatuses"], self.pod["spec"]["containers"], strict=True):
+                s["resources"] = copy.deepcopy(c["resources"])
+        elif self.kubelet in ("Infeasible", "Deferred"):
+            status["conditions"].append({"type": "PodResizePending", "status": "True", "reason": self.kubelet,
+                                         "message": "Node didn't have enough capacity: cpu"})
 
     async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
-        pass
+        self.events.append((reason, message, type_))
 
     async def list_hpas(self) -> list[dict[str, Any]]:
         return copy.deepcopy(self.hpas)
@@ -277,3 +295,44 @@ async def test_watched_namespaces_scope_the_tuners():
     cluster.usage(int(clock.now), "100m", "100Mi")
     report = await elsewhere.cycle()
     assert report.tuners == 0 and cluster.resizes == [] and cluster.statuses == []
+
+
+async def test_a_resize_is_followed_to_done_in_the_status_and_makes_an_event():
+    cluster, clock = FakeCluster(), Clock()
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 1)
+    assert len(cluster.resizes) == 1
+    resizes = cluster.statuses[-1]["resizes"]
+    assert [(x["pod"], x["generation"], x["state"]) for x in resizes] == [("web-1", 2, "Pending")]
+    assert ("Resized", "Normal") in [(reason, type_) for reason, _, type_ in cluster.events]
+    await run_minutes(r, cluster, clock, 1)
+    assert cluster.statuses[-1]["resizes"][0]["state"] == "Done"
+    await run_minutes(r, cluster, clock, 1)
+    assert cluster.statuses[-1]["resizes"] == [], "a finished resize is shown once, then dropped"
+
+
+async def test_an_infeasible_resize_is_not_asked_again_until_the_wanted_size_drops():
+    cluster, clock = FakeCluster(), Clock()
+    cluster.kubelet = "Infeasible"
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 1, cpu="100m", memory="300Mi")  # memory up at once: 300Mi + headroom
+    assert len(cluster.resizes) == 1
+    await run_minutes(r, cluster, clock, 1, cpu="100m", memory="400Mi")  # wants more: not asked again
+    entry = cluster.statuses[-1]["resizes"][0]
+    assert entry["state"] == "Infeasible" and "capacity" in entry["message"]
+    assert len(cluster.resizes) == 1, "a larger size than an infeasible one is not asked for"
+    assert ("ResizeInfeasible", "Warning") in [(reason, type_) for reason, _, type_ in cluster.events]
+    assert any(a["what"] == "resize web-1 infeasible" for a in cluster.statuses[-1]["lastActions"])
+
+
+async def test_a_resize_still_pending_at_its_deadline_is_an_error_and_the_hpa_waits_for_it():
+    cluster, clock = with_hpa(FakeCluster()), Clock()
+    cluster.kubelet = "silent"
+    r = Reconciler(cluster, OperatorSettings(metrics_interval_seconds=60, resize_deadline_seconds=180), clock=clock)
+    await run_minutes(r, cluster, clock, 3)
+    assert len(cluster.resizes) == 1 and cluster.hpa_writes == [], "the HPA waits until the resize is done"
+    assert cluster.statuses[-1]["resizes"][0]["state"] == "Pending"
+    await run_minutes(r, cluster, clock, 2)
+    entry = cluster.statuses[-1]["resizes"][0]
+    assert entry["state"] == "Error" and "deadline" in entry["message"]
+    assert ("ResizeFailed", "Warning") in [(reason, type_) for reason, _, type_ in cluster.events]
