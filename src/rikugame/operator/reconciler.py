@@ -262,6 +262,7 @@ class Reconciler:
             elif hpa is not None and (adopted := settings_of(hpa)) is not None:
                 t.set_current_hpa(adopted)
         t.advance(now)
+        t.note_emergency(now, missing)
         decision = t.decide(now, replicas=replicas, emergency=missing)
         acted = False
         if decision.actuate and not halted and ready:
@@ -456,7 +457,8 @@ class Reconciler:
     async def _publish(self, rt: TunerRuntime, decision: WorkloadDecision, now: int, *, halted: bool,
                        missing: bool, pods: int, report: CycleReport, extra: list[Condition]) -> None:
         phase = (Phase.EMERGENCY if decision.mode is UpdateMode.EMERGENCY else
-                 Phase.RECOMMENDING if not decision.actuate else Phase.WORKING)
+                 Phase.RECOMMENDING if not decision.actuate else
+                 Phase.BACK_TO_NORMAL if decision.back_to_normal else Phase.WORKING)
         when = rfc3339(now)
         own = [
             condition("MetricsAvailable", not missing, "MetricsMissing" if missing else "MetricsArrive",

@@ -336,3 +336,45 @@ async def test_a_resize_still_pending_at_its_deadline_is_an_error_and_the_hpa_wa
     entry = cluster.statuses[-1]["resizes"][0]
     assert entry["state"] == "Error" and "deadline" in entry["message"]
     assert ("ResizeFailed", "Warning") in [(reason, type_) for reason, _, type_ in cluster.events]
+
+
+async def test_after_missing_metrics_return_back_to_normal_steps_min_replicas_down_over_an_hour():
+    cluster, clock = with_hpa(FakeCluster()), Clock()
+    cluster.workload["spec"]["replicas"] = 8
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 3)
+    cluster.metrics = None  # metrics.k8s.io stops answering: Emergency holds minReplicas at the peak (8)
+    for _ in range(6):
+        clock.now += 60
+        assert not (await r.cycle()).errors
+    assert cluster.statuses[-1]["phase"] == "Emergency" and cluster.hpa_writes[-1]["spec"]["minReplicas"] == 8
+    cluster.workload["spec"]["replicas"] = 3
+    cpu_before = cluster.pod["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+    mins = []
+    for _ in range(61):
+        clock.now += 60
+        cluster.usage(int(clock.now), "10m", "100Mi")  # far below the request: a shrink is wanted
+        assert not (await r.cycle()).errors
+        mins.append(cluster.hpas[0]["spec"]["minReplicas"])
+        if len(mins) < 60:
+            assert cluster.statuses[-1]["phase"] == "BackToNormal"
+            assert cluster.pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] == cpu_before
+    assert sorted(set(mins), reverse=True) == [8, 7, 6, 5, 3], "four steps down over the hour"
+    assert mins == sorted(mins, reverse=True)
+    assert cluster.statuses[-1]["phase"] == "Working"
+
+
+async def test_back_to_normal_survives_a_restart_through_the_checkpoint():
+    cluster, clock = with_hpa(FakeCluster()), Clock()
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 2)
+    cluster.metrics = None
+    for _ in range(6):
+        clock.now += 60
+        await r.cycle()
+    await run_minutes(r, cluster, clock, 1)
+    assert cluster.statuses[-1]["phase"] == "BackToNormal"
+    await r.flush_checkpoints()
+    restarted = reconciler(cluster, clock)
+    await run_minutes(restarted, cluster, clock, 1)
+    assert cluster.statuses[-1]["phase"] == "BackToNormal"
