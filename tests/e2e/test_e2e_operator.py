@@ -234,43 +234,20 @@ async def test_operator_process_with_exactly_the_generated_role_resizes_in_place
         e2e_cluster: Cluster, kube_api: ApiClient, namespace: str, crds: Path, tmp_path: Path) -> None:
     """`rikugame operator` as a process, authenticated as the ServiceAccount of `rikugame manifests`
     (its ClusterRole and Role, applied with kubectl), leader election on: it must be allowed all it does."""
-    import asyncio
-    import signal
     import socket
-    import subprocess
-    import sys
     import time
-    import uuid
 
-    from kubeharness.kubeconfig import write_kubeconfig
+    from operator_process import OperatorProcess, apply_operator_role
+
     from kubeharness.kubectl import kubectl
-    from rikugame.manifests.install import NAME, install_objects
-    from rikugame.manifests.render import to_yaml
 
-    op_ns = f"op-{uuid.uuid4().hex[:8]}"
-    rbac = [o for o in install_objects(namespace=op_ns) if o["kind"] in
-            {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}]
-    (tmp_path / "rbac.yaml").write_text(to_yaml(rbac))
-    kubectl(e2e_cluster, "apply", "-f", str(tmp_path / "rbac.yaml"))
-    token = e2e_cluster.kube.request(
-        "POST", f"/api/v1/namespaces/{op_ns}/serviceaccounts/{NAME}/token",
-        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}},
-    )["status"]["token"]
-    kubeconfig = write_kubeconfig(tmp_path / "operator.kubeconfig", e2e_cluster.server, e2e_cluster.ca, token=token)
-
+    role = apply_operator_role(e2e_cluster, tmp_path)
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
     await apps.create_namespaced_deployment(namespace, oversized_deployment("cart"))
     before = await _running_pod(core, namespace, "cart")
     await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("cart", "cart", "Auto"))
     created = time.monotonic()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (tmp_path / "operator.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rikugame.cli", "operator", "--kubeconfig", str(kubeconfig), "--namespace", op_ns,
-         "--watch-namespace", namespace, "--metrics-interval", "5s", "--webhook-port", "0", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT)
+    process = OperatorProcess(role, namespace, tmp_path / "operator.log", "--webhook-port", "0")
     try:
         async def resized() -> Any:
             pod = await core.read_namespaced_pod(before.metadata.name, namespace)
@@ -282,18 +259,12 @@ async def test_operator_process_with_exactly_the_generated_role_resizes_in_place
         assert pod.metadata.uid == before.metadata.uid
         tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "cart")
         assert tuner["status"]["phase"] == "Working"
-        lease = await e2e_cluster_lease(kube_api, op_ns)
+        lease = await e2e_cluster_lease(kube_api, role.namespace)
         assert lease.startswith(socket.gethostname()), "the process took the Lease"
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = await asyncio.get_running_loop().run_in_executor(None, process.wait, 30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            code = -1
-        log.close()
-        kubectl(e2e_cluster, "delete", "--wait=false", "-f", str(tmp_path / "rbac.yaml"))
-    output = (tmp_path / "operator.log").read_text()
+        code = await process.stop()
+        kubectl(e2e_cluster, "delete", "--wait=false", "-f", str(role.rbac_file))
+    output = process.output()
     assert code == 0, output[-3000:]
     assert "Traceback" not in output and "403" not in output and "Forbidden" not in output, output[-3000:]
     assert "checkpoints written" in output

@@ -21,6 +21,7 @@ async def _serve(kubeconfig: Path | None, settings: OperatorSettings, port: int,
 
     from rikugame.cluster.certs import serving_certificate
     from rikugame.cluster.kube_access import KubeAccess
+    from rikugame.manifests.install import WEBHOOK_SECRET
     from rikugame.operator.service import OperatorService
     from rikugame.operator.webhook import WebhookTLS
 
@@ -29,10 +30,13 @@ async def _serve(kubeconfig: Path | None, settings: OperatorSettings, port: int,
     else:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
         api = ApiClient()
+    access = KubeAccess(api)
     tls = None
     if settings.webhook_port is not None:
         service = f"{settings.webhook_service}.{settings.namespace}.svc"
-        cert = serving_certificate([service, f"{service}.cluster.local"], ["127.0.0.1"])
+        cert = await access.shared_serving_certificate(
+            settings.namespace, WEBHOOK_SECRET,
+            lambda: serving_certificate([service, f"{service}.cluster.local"], ["127.0.0.1"]))
         tls = WebhookTLS(cert.cert_pem, cert.key_pem, cert.ca_pem)
     election = None
     if leader_election:
@@ -44,7 +48,7 @@ async def _serve(kubeconfig: Path | None, settings: OperatorSettings, port: int,
         identity = os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
         election = LeaseLock(api, settings.namespace, "rikugame-operator", identity)
     async with api:
-        await OperatorService(KubeAccess(api), settings, election).run(port=port, cycles=cycles, tls=tls)
+        await OperatorService(access, settings, election).run(port=port, cycles=cycles, tls=tls)
 
 
 def operator(
