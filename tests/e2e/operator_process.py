@@ -84,5 +84,7 @@ class OperatorProcess:
         return int(code)
 
     def output(self) -> str:
-        self._log.flush()
+        """Everything it printed so far."""
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text()

@@ -174,6 +174,7 @@ async def test_a_new_pod_of_a_resized_workload_starts_with_the_decided_resources
     import socket
 
     from rikugame.cluster.certs import serving_certificate
+    from rikugame.manifests.install import mutating_webhook
     from rikugame.operator.service import OperatorService
     from rikugame.operator.webhook import WebhookTLS
 
@@ -188,7 +189,9 @@ async def test_a_new_pod_of_a_resized_workload_starts_with_the_decided_resources
                                 webhook_url=f"https://127.0.0.1:{port}/mutate",
                                 webhook_configuration=f"rikugame-{namespace}")
     cert = serving_certificate(["rikugame-webhook"], ["127.0.0.1"])
-    service = OperatorService(KubeAccess(kube_api), settings)
+    template = mutating_webhook(settings.namespace)
+    template["metadata"]["name"] = settings.webhook_configuration
+    service = OperatorService(KubeAccess(kube_api), settings, webhook_template=template)
     hook = await service._start_webhook("127.0.0.1", WebhookTLS(cert.cert_pem, cert.key_pem, cert.ca_pem))
     assert hook is not None
     try:

@@ -26,7 +26,7 @@ from operator_process import OperatorProcess, apply_operator_role, free_port
 from kubeharness.cluster import Cluster
 from kubeharness.kubectl import kubectl
 from rikugame.cluster.names import GROUP, TUNERS, VERSION
-from rikugame.manifests.install import WEBHOOK_SECRET
+from rikugame.manifests.install import WEBHOOK_SECRET, mutating_webhook
 
 pytestmark = pytest.mark.e2e
 LEASE_SECONDS = 15  # cluster.lease.LeaseLock's default duration
@@ -57,6 +57,12 @@ async def test_two_operators_one_leader_failover_within_the_lease_and_one_shared
         return OperatorProcess(role, namespace, tmp_path / f"{name}.log", "--webhook-port", str(port),
                                "--webhook-url", f"https://127.0.0.1:{port}/mutate")
 
+    # What deploy/ installs (the operator may only get and patch its own webhook configuration, never create
+    # one), with a URL client config as for an operator run outside the cluster.
+    hooks_api = AdmissionregistrationV1Api(kube_api)
+    installed = mutating_webhook(role.namespace)
+    installed["webhooks"][0]["clientConfig"] = {"url": "https://127.0.0.1:1/mutate"}
+    await hooks_api.create_mutating_webhook_configuration(installed)
     first = start("first")
     second: OperatorProcess | None = None
     try:
@@ -78,7 +84,7 @@ async def test_two_operators_one_leader_failover_within_the_lease_and_one_shared
         assert "leadership acquired" not in second.output(), "the second one stands by"
 
         secret = await core.read_namespaced_secret(WEBHOOK_SECRET, role.namespace)
-        hooks = await AdmissionregistrationV1Api(kube_api).read_mutating_webhook_configuration("rikugame")
+        hooks = await hooks_api.read_mutating_webhook_configuration("rikugame")
         assert hooks.webhooks[0].client_config.ca_bundle == secret.data["ca.crt"], \
             "both replicas serve with the CA of the shared Secret, so the caBundle fits whichever wrote it"
         assert base64.b64decode(secret.data["ca.crt"]).startswith(b"-----BEGIN CERTIFICATE-----")

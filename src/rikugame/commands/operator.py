@@ -8,10 +8,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from kubernetes_asyncio.client.exceptions import ApiException
 
 from rikugame.commands import options as opts
 from rikugame.errors import RikugameError
 from rikugame.operator.settings import OperatorSettings
+
+
+def _status_message(exc: ApiException) -> str:
+    """The message of the API server's Status in ``exc`` (its body as is when it is not one)."""
+    import json
+
+    body = exc.body if isinstance(exc.body, str) else ""
+    try:
+        return str(json.loads(body).get("message", body))
+    except ValueError:
+        return body
 
 
 async def _serve(kubeconfig: Path | None, settings: OperatorSettings, port: int, cycles: int | None,
@@ -21,7 +33,7 @@ async def _serve(kubeconfig: Path | None, settings: OperatorSettings, port: int,
 
     from rikugame.cluster.certs import serving_certificate
     from rikugame.cluster.kube_access import KubeAccess
-    from rikugame.manifests.install import WEBHOOK_SECRET
+    from rikugame.manifests.install import WEBHOOK_SECRET, mutating_webhook
     from rikugame.operator.service import OperatorService
     from rikugame.operator.webhook import WebhookTLS
 
@@ -48,7 +60,8 @@ async def _serve(kubeconfig: Path | None, settings: OperatorSettings, port: int,
         identity = os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
         election = LeaseLock(api, settings.namespace, "rikugame-operator", identity)
     async with api:
-        await OperatorService(access, settings, election).run(port=port, cycles=cycles, tls=tls)
+        service = OperatorService(access, settings, election, mutating_webhook(settings.namespace))
+        await service.run(port=port, cycles=cycles, tls=tls)
 
 
 def operator(
@@ -97,5 +110,8 @@ def operator(
         asyncio.run(_serve(kubeconfig, settings, port, cycles, leader_election))
     except RikugameError as exc:
         raise opts.fail(str(exc)) from exc
+    except ApiException as exc:  # at start: RBAC or an object deploy/ makes is missing
+        raise opts.fail(f"the API server refused a request: {exc.status} {exc.reason}: "
+                        f"{_status_message(exc)}") from exc
     except KeyboardInterrupt:
         pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import copy
 import logging
 import signal
 import ssl
@@ -20,7 +21,7 @@ from rikugame.operator.access import ClusterAccess, LeaderElection
 from rikugame.operator.pods import owner_workload
 from rikugame.operator.reconciler import CycleReport, Reconciler
 from rikugame.operator.settings import OperatorSettings
-from rikugame.operator.webhook import WebhookTLS, review_response, webhook_configuration
+from rikugame.operator.webhook import WebhookTLS, review_response
 
 log = logging.getLogger("rikugame.operator")
 
@@ -59,7 +60,10 @@ class OperatorService:
     """Runs ``Reconciler.cycle`` every ``metrics_interval_seconds`` and serves health and metrics."""
 
     def __init__(self, access: ClusterAccess, settings: OperatorSettings,
-                 election: LeaderElection | None = None) -> None:
+                 election: LeaderElection | None = None, webhook_template: dict[str, Any] | None = None) -> None:
+        """``webhook_template``: the MutatingWebhookConfiguration deploy/ installs (``rikugame manifests``);
+        the operator applies it with its own clientConfig and caBundle when it serves the webhook."""
+        self.webhook_template = webhook_template
         self.settings = settings
         self.access = access
         self.election = election
@@ -115,7 +119,7 @@ class OperatorService:
 
     async def _start_webhook(self, host: str, tls: WebhookTLS | None) -> web.AppRunner | None:
         s = self.settings
-        if s.webhook_port is None or tls is None:
+        if s.webhook_port is None or tls is None or self.webhook_template is None:
             return None
         with tempfile.TemporaryDirectory() as tmp:
             cert_file, key_file = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
@@ -134,7 +138,11 @@ class OperatorService:
         else:
             client_config["service"] = {"namespace": s.namespace, "name": s.webhook_service, "path": "/mutate",
                                         "port": 443}
-        await self.access.apply_webhook_configuration(webhook_configuration(s, client_config))
+        body = copy.deepcopy(self.webhook_template)
+        body["metadata"] = {"name": s.webhook_configuration}
+        for hook in body["webhooks"]:
+            hook["clientConfig"] = client_config
+        await self.access.apply_webhook_configuration(body)
         log.info("serving the mutating webhook on %s:%d", host, s.webhook_port)
         return runner
 
