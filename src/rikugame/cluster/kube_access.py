@@ -18,7 +18,7 @@ from kubernetes_asyncio.client import ApiClient
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from rikugame.cluster.certs import ServingCertificate, expires_within
-from rikugame.cluster.names import CHECKPOINTS, FIELD_MANAGER, GROUP, TUNERS, VERSION
+from rikugame.cluster.names import CHECKPOINTS, FIELD_MANAGER, GROUP, RESTARTED_AT, TUNERS, VERSION
 from rikugame.errors import FieldConflict, ResizeRefused
 
 APPLY = "application/apply-patch+yaml"
@@ -140,6 +140,16 @@ class KubeAccess:
                     message = json.loads(message).get("message", message)
                 raise ResizeRefused(exc.status, message) from exc
             raise
+
+    async def restart_workload(self, namespace: str, kind: str, name: str, stamp: str) -> None:
+        """A rolling restart (as ``kubectl rollout restart`` does): the pod template annotation
+        ``rikugame.dev/restartedAt`` set to ``stamp`` by merge patch."""
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
+        method = {"Deployment": self.apps.patch_namespaced_deployment,
+                  "StatefulSet": self.apps.patch_namespaced_stateful_set,
+                  "DaemonSet": self.apps.patch_namespaced_daemon_set}[kind]
+        await _json(await method(name, namespace, patch,  # type: ignore[call-arg]
+                                 _content_type="application/merge-patch+json", _preload_content=False))
 
     async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
         """A core/v1 Event (best effort: a failure is not the Tuner's failure)."""

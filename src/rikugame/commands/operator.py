@@ -60,8 +60,8 @@ async def _serve(kubeconfig: Path | None, settings: OperatorSettings, port: int,
         identity = os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
         election = LeaseLock(api, settings.namespace, "rikugame-operator", identity)
     async with api:
-        service = OperatorService(access, settings, election, mutating_webhook(settings.namespace))
-        await service.run(port=port, cycles=cycles, tls=tls)
+        operator_service = OperatorService(access, settings, election, mutating_webhook(settings.namespace))
+        await operator_service.run(port=port, cycles=cycles, tls=tls)
 
 
 def operator(

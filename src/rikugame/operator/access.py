@@ -52,6 +52,9 @@ class ClusterAccess(Protocol):
         """Patch ``pods/resize``: the pod's new ``metadata.generation``; ResizeRefused when the API server
         refuses."""
 
+    async def restart_workload(self, namespace: str, kind: str, name: str, stamp: str) -> None:
+        """A rolling restart: set the pod template annotation ``rikugame.dev/restartedAt`` to ``stamp``."""
+
     async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
         """A Kubernetes Event about ``involved`` (best effort)."""
 

@@ -197,3 +197,23 @@ def resize_progress(pod: Mapping[str, Any], generation: int) -> tuple[str, str |
     if caught_up and applied and all(applied.get(name) == res for name, res in wanted.items()):
         return "Done", None
     return "Pending", None
+
+
+def restart_required(pod: Mapping[str, Any], current: Mapping[str, ContainerResources],
+                     target: Mapping[str, ContainerResources]) -> str | None:
+    """Why resizing ``pod`` from ``current`` to ``target`` would restart a container (its ``resizePolicy``
+    says ``RestartContainer`` for a resource that changes), or None when it is a true in-place resize."""
+    for container in pod.get("spec", {}).get("containers", []):
+        name = container.get("name", "")
+        cur, want = current.get(name), target.get(name)
+        if cur is None or want is None or cur == want:
+            continue
+        changed = {"cpu": (cur.cpu_request_millicores, cur.cpu_limit_millicores)
+                   != (want.cpu_request_millicores, want.cpu_limit_millicores),
+                   "memory": (cur.memory_request_bytes, cur.memory_limit_bytes)
+                   != (want.memory_request_bytes, want.memory_limit_bytes)}
+        for policy in container.get("resizePolicy") or []:
+            resource = policy.get("resourceName", "")
+            if policy.get("restartPolicy") == "RestartContainer" and changed.get(resource):
+                return f"container {name} restarts on a {resource} resize (resizePolicy RestartContainer)"
+    return None

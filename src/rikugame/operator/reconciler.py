@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from rikugame.core import quantities
 from rikugame.core.checkpoints import CheckpointError
-from rikugame.core.policy import TunerSpec, UpdateMode
+from rikugame.core.policy import RollingRestart, TunerSpec, UpdateMode
 from rikugame.core.samples import UsageSamples
 from rikugame.core.tuner_status import (
     Action,
@@ -49,6 +49,7 @@ from rikugame.operator.pods import (
     resize_patch,
     resize_progress,
     resize_target,
+    restart_required,
 )
 from rikugame.operator.settings import OperatorSettings
 
@@ -109,6 +110,13 @@ class TunerRuntime:
     """Pod name → its last in-place resize, followed until Done, Error or Infeasible."""
     infeasible: dict[str, dict[str, ContainerResources]] = field(default_factory=dict)
     """Pod name → a size the kubelet found Infeasible: not asked again until the wanted size drops."""
+    admitted: dict[str, ContainerResources] = field(default_factory=dict)
+    """Per container, the resources last applied: what the webhook gives new pods (during a rolling restart
+    the old pods still show the old ones)."""
+    last_restart: int = -1
+    """When the operator last made a rolling restart of the workload (-1: never)."""
+    restart_notice: str | None = None
+    """The in-place impossibility last reported without a rolling restart (reported once)."""
     events: list[tuple[str, str, str]] = field(default_factory=list)
     """(reason, message, type) of the Events this cycle's changes make, sent at its end."""
 
@@ -125,6 +133,7 @@ class CycleReport:
     status_writes: int = 0
     checkpoint_writes: int = 0
     hpa_writes: int = 0
+    rolling_restarts: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -231,8 +240,9 @@ class Reconciler:
         key = (ns, ref.kind, ref.name)
         pods = [p for p in pods_of.get(key, []) if p.get("status", {}).get("phase") == "Running"]
         ready = [p for p in pods if pod_ready(p)]
-        if ready:
-            t.set_current({c: r for c, r in pod_resources(ready[0]).items() if c in containers})
+        if ready:  # the newest pod: after a rolling restart, the first to carry the new resources
+            newest = max(ready, key=lambda p: p["metadata"].get("creationTimestamp") or "")
+            t.set_current({c: r for c, r in pod_resources(newest).items() if c in containers})
         mine = samples.get(key, [])
         if mine:
             rows = np.array([t.index(c) for c, *_ in mine if c in containers], dtype=np.int64)
@@ -266,7 +276,7 @@ class Reconciler:
         decision = t.decide(now, replicas=replicas, emergency=missing)
         acted = False
         if decision.actuate and not halted and ready:
-            acted = await self._resize(rt, decision, ready, report)
+            acted = await self._resize(rt, decision, ready, workload, key, report)
         if decision.hpa is not None and decision.actuate and not halted:
             waiting = acted or any(r.state in IN_FLIGHT for r in rt.resizes.values())
             conditions += await self._apply_hpa(rt, decision, workload, key, hpa, resized=waiting, report=report)
@@ -280,16 +290,17 @@ class Reconciler:
 
     # -- the webhook's view ------------------------------------------------------------------------------
     def decided_for(self, workload: WorkloadKey) -> dict[str, ContainerResources] | None:
-        """What pods of ``workload`` should start with: the resources last applied by its Tuner in Auto."""
+        """What pods of ``workload`` should start with: the resources last applied by its Tuner in Auto
+        (None: not tuned in Auto, or the kill switch is on)."""
         if self.halted:
             return None
         for rt in self.tuners.values():
             ref = rt.spec.target_ref
             if (rt.namespace, ref.kind, ref.name) == workload and rt.spec.mode is UpdateMode.AUTO:
-                v = rt.tuning.vertical
-                return {name: ContainerResources(int(v.current_cpu_millicores[i]), int(v.current_memory_bytes[i]),
-                                                 int(v.current_cpu_limit[i]), int(v.current_memory_limit[i]))
-                        for i, name in enumerate(rt.tuning.containers)}
+                v = rt.tuning.vertical  # before its first action since a start: what running pods have
+                return {name: rt.admitted.get(name) or ContainerResources(
+                    int(v.current_cpu_millicores[i]), int(v.current_memory_bytes[i]), int(v.current_cpu_limit[i]),
+                    int(v.current_memory_limit[i])) for i, name in enumerate(rt.tuning.containers)}
         return None
 
     # -- state -----------------------------------------------------------------------------------------
@@ -305,6 +316,8 @@ class Reconciler:
             data = rt.tuning.to_checkpoint()
             tuning = WorkloadTuning.from_checkpoint(spec, data)
             rt.spec, rt.generation, rt.tuning = spec, generation, tuning
+            rt.refused.clear()  # a new spec (e.g. rollingRestart) may make a refused change possible
+            rt.restart_notice = None
             return rt
         tuning = WorkloadTuning(spec, containers)
         stored = await self.access.read_checkpoint(*key)
@@ -369,9 +382,11 @@ class Reconciler:
 
     # -- acting ----------------------------------------------------------------------------------------
     async def _resize(self, rt: TunerRuntime, decision: WorkloadDecision, pods: list[dict[str, Any]],
-                      report: CycleReport) -> bool:
+                      workload: dict[str, Any], key: WorkloadKey, report: CycleReport) -> bool:
         decided = {c.name: c.decided for c in decision.containers}
         failed: set[str] = set()
+        resized: set[str] = set()
+        blocked: dict[str, str] = {}
         changed = False
         for pod in pods:
             current = pod_resources(pod)
@@ -381,6 +396,11 @@ class Reconciler:
                 continue
             pname = pod["metadata"]["name"]
             names = {c["name"] for c in patch["spec"]["containers"]}
+            restarts = restart_required(pod, current, target)
+            if restarts is not None:
+                blocked[pname] = restarts
+                failed.update(names)
+                continue
             ident = (pname, json.dumps(patch, sort_keys=True))
             track = rt.resizes.get(pname)
             in_flight = track is not None and track.state in IN_FLIGHT and not _raises_memory(current, target)
@@ -397,11 +417,14 @@ class Reconciler:
                 report.refused_resizes += 1
                 self._action(rt, decision.now, f"resize {pname} refused", "", "", exc.message,
                              reason="ResizeRefused", type_="Warning")
+                if exc.status == 422:  # the API says this resize cannot happen in place
+                    blocked[pname] = exc.message
                 continue
             rt.resizes[pname] = ResizeTrack(pname, generation, target,
                                             decision.now + self.settings.resize_deadline_seconds)
             report.resized_pods += 1
             changed = True
+            resized.update(names)
             for c in patch["spec"]["containers"]:
                 before = current[c["name"]]
                 after = target[c["name"]]
@@ -409,9 +432,40 @@ class Reconciler:
                                      if d.name == c["name"]))
                 self._action(rt, decision.now, f"resize {pname}/{c['name']}", describe_requests(before),
                              describe_requests(after), why, reason="Resized")
+        if blocked and await self._rolling_restart(rt, decision, workload, key, len(pods), blocked, report):
+            failed, changed = set(), True  # the new pods get the whole decision from the webhook
+            resized.update(c.name for c in decision.containers)
         applied = [c.name for c in decision.containers if c.name not in failed]
         rt.tuning.apply(decision, containers=applied, hpa=False)
+        rt.admitted.update({c.name: c.decided for c in decision.containers if c.name in resized})
         return changed
+
+    async def _rolling_restart(self, rt: TunerRuntime, decision: WorkloadDecision, workload: dict[str, Any],
+                               key: WorkloadKey, ready: int, blocked: Mapping[str, str],
+                               report: CycleReport) -> bool:
+        """Replace pods that cannot be resized in place by a rolling restart (their successors get the decided
+        resources from the webhook), if the Tuner's ``vertical.rollingRestart`` allows it for ``ready`` pods,
+        the webhook is served, no rollout is under way, and none was made within the decision interval."""
+        policy = rt.spec.vertical.rolling_restart
+        why = "; ".join(f"{pod}: {reason}" for pod, reason in sorted(blocked.items()))
+        allowed = policy is RollingRestart.ALWAYS or (policy is RollingRestart.IF_REPLICATED and ready >= 2)
+        if not allowed or self.settings.webhook_port is None:
+            notice = (f"rollingRestart {policy.value} and {ready} ready pod(s)" if not allowed
+                      else "no webhook is served, so new pods would not get the decided resources")
+            if rt.restart_notice != why:
+                rt.restart_notice = why
+                self._action(rt, decision.now, "in-place resize impossible", "", "", f"{why} (no rolling restart: "
+                             f"{notice})", reason="InPlaceImpossible", type_="Warning")
+            return False
+        interval = rt.spec.vertical.decision_interval_seconds
+        if _rollout_in_progress(workload) or (rt.last_restart >= 0 and decision.now - rt.last_restart < interval):
+            return False
+        await self.access.restart_workload(key[0], key[1], key[2], rfc3339(decision.now))
+        rt.last_restart, rt.restart_notice = decision.now, None
+        report.rolling_restarts += 1
+        self._action(rt, decision.now, f"rolling restart {key[1]}/{key[2]}", "", "",
+                     f"in place impossible: {why}", reason="RollingRestart", type_="Warning")
+        return True
 
     async def _apply_hpa(self, rt: TunerRuntime, decision: WorkloadDecision, workload: dict[str, Any],
                          key: WorkloadKey, hpa: dict[str, Any] | None, *, resized: bool,
@@ -520,6 +574,18 @@ class Reconciler:
         await self.access.write_checkpoint(rt.namespace, rt.name, obj, data)
         rt.last_checkpoint = self.clock()
         report.checkpoint_writes += 1
+
+
+def _rollout_in_progress(workload: Mapping[str, Any]) -> bool:
+    """Whether the workload's controller has not caught up with its spec yet, or some pods are not updated
+    or not available (Deployment, StatefulSet and DaemonSet status fields)."""
+    meta, spec, status = workload.get("metadata", {}), workload.get("spec", {}), workload.get("status", {})
+    if int(status.get("observedGeneration", 0)) < int(meta.get("generation", 0)):
+        return True
+    wanted = int(spec.get("replicas", status.get("desiredNumberScheduled", 0)) or 0)
+    updated = int(status.get("updatedReplicas", status.get("updatedNumberScheduled", wanted)) or 0)
+    unavailable = int(status.get("unavailableReplicas", status.get("numberUnavailable", 0)) or 0)
+    return updated < wanted or unavailable > 0
 
 
 def _raises_memory(current: Mapping[str, ContainerResources], target: Mapping[str, ContainerResources]) -> bool:

@@ -40,6 +40,7 @@ class FakeCluster:
         self.hpa_writes: list[dict[str, Any]] = []
         self.conflict = False
         self.kubelet = "done"
+        self.restarts: list[tuple[str, str, str]] = []
         self.events: list[tuple[str, str, str]] = []
 
     def usage(self, now: int, cpu: str, memory: str) -> None:
@@ -94,6 +95,9 @@ class FakeCluster:
         elif self.kubelet in ("Infeasible", "Deferred"):
             status["conditions"].append({"type": "PodResizePending", "status": "True", "reason": self.kubelet,
                                          "message": "Node didn't have enough capacity: cpu"})
+
+    async def restart_workload(self, namespace: str, kind: str, name: str, stamp: str) -> None:
+        self.restarts.append((kind, name, stamp))
 
     async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
         self.events.append((reason, message, type_))
@@ -172,7 +176,7 @@ async def test_a_refused_resize_is_not_retried_until_the_wanted_size_changes():
     assert first.refused_resizes == 1
     second = await r.cycle()
     assert second.refused_resizes == 0 and second.resized_pods == 0
-    assert "refused" in cluster.statuses[-1]["lastAction"]
+    assert any("refused" in a["what"] for a in cluster.statuses[-1]["lastActions"])
 
 
 async def test_off_publishes_and_never_resizes():
@@ -378,3 +382,53 @@ async def test_back_to_normal_survives_a_restart_through_the_checkpoint():
     restarted = reconciler(cluster, clock)
     await run_minutes(restarted, cluster, clock, 1)
     assert cluster.statuses[-1]["phase"] == "BackToNormal"
+
+
+def two_pods(cluster: FakeCluster) -> FakeCluster:
+    """The Deployment has a second ready pod (as its ReplicaSet would)."""
+    second = copy.deepcopy(cluster.pod)
+    second["metadata"].update({"name": "web-2", "uid": "p2"})
+    pods = [cluster.pod, second]
+    cluster.list_pods = lambda: _async(copy.deepcopy(pods))  # type: ignore[method-assign]
+    return cluster
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+async def test_a_422_resize_falls_back_to_one_rolling_restart_when_two_pods_are_ready():
+    cluster, clock = two_pods(FakeCluster()), Clock()
+    cluster.refuse = ResizeRefused(422, "resize of this pod is not supported")
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 3)
+    assert cluster.restarts == [("Deployment", "web", rfc3339(T0 + 60))], "one restart, not one per cycle"
+    actions = cluster.statuses[-1]["lastActions"]
+    assert any(a["what"] == "rolling restart Deployment/web" and "not supported" in a["why"] for a in actions)
+    decided = r.decided_for((NS, "Deployment", "web"))
+    assert decided is not None and decided["app"].cpu_request_millicores == 350, "new pods get the decision"
+
+
+async def test_a_single_pod_is_not_restarted_unless_the_tuner_allows_it():
+    cluster, clock = FakeCluster(), Clock()
+    cluster.refuse = ResizeRefused(422, "resize of this pod is not supported")
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 2)
+    assert cluster.restarts == []
+    assert any(a["what"] == "in-place resize impossible" and "IfReplicated and 1 ready" in a["why"]
+               for a in cluster.statuses[-1]["lastActions"])
+    cluster.tuners[0]["spec"]["vertical"] = {"rollingRestart": "Always"}
+    cluster.tuners[0]["metadata"]["generation"] = 2
+    await run_minutes(r, cluster, clock, 1)
+    assert len(cluster.restarts) == 1
+
+
+async def test_a_restart_container_resize_policy_is_never_resized_in_place():
+    cluster, clock = FakeCluster(), Clock()
+    cluster.pod["spec"]["containers"][0]["resizePolicy"] = [
+        {"resourceName": "cpu", "restartPolicy": "RestartContainer"}]
+    two_pods(cluster)
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 1)
+    assert cluster.resizes == [] and len(cluster.restarts) == 1
+    assert "RestartContainer" in cluster.statuses[-1]["lastActions"][-1]["why"]
