@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
 
 from rikugame.errors import FieldConflict, ResizeRefused
 
-__all__ = ["ClusterAccess", "FieldConflict", "LeaderElection", "ResizeRefused"]
+__all__ = ["ClusterAccess", "ContainerHistory", "FieldConflict", "HistorySource", "LeaderElection",
+           "ResizeRefused"]
+
+
+class ContainerHistory(Protocol):
+    """One container's past samples (all its pods) and OOM kills."""
+
+    timestamps: NDArray[np.int64]
+    cpu_cores: NDArray[np.float64]
+    memory_bytes: NDArray[np.float64]
+    oom_timestamps: NDArray[np.int64]
+    oom_memory_bytes: NDArray[np.float64]
+
+
+class HistorySource(Protocol):
+    """Where a new Tuner's past usage comes from (``--prometheus``: ``sources.history.PrometheusHistory``)."""
+
+    history_seconds: int
+
+    async def workload_history(self, namespace: str, kind: str, name: str,
+                               end: int) -> Mapping[str, ContainerHistory]:
+        """Per container name, the workload's usage over ``history_seconds`` before ``end``."""
 
 
 class LeaderElection(Protocol):

@@ -37,7 +37,7 @@ from rikugame.core.tuner_status import (
     status_from_decision,
 )
 from rikugame.core.workload import ContainerResources, WorkloadDecision, WorkloadTuning
-from rikugame.operator.access import ClusterAccess, FieldConflict, ResizeRefused
+from rikugame.operator.access import ClusterAccess, FieldConflict, HistorySource, ResizeRefused
 from rikugame.operator.hpas import apply_body, hpa_target, keda_owned, settings_of
 from rikugame.operator.pods import (
     OOMKill,
@@ -163,7 +163,9 @@ class Reconciler:
     """Drives every Tuner of a cluster through the decision core, one cycle at a time."""
 
     def __init__(self, access: ClusterAccess, settings: OperatorSettings,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, history: HistorySource | None = None) -> None:
+        self.history = history
+        self.backfills_left = 0
         self.access = access
         self.settings = settings
         self.clock = clock
@@ -178,6 +180,7 @@ class Reconciler:
         started = time.perf_counter()
         report = CycleReport()
         now = int(self.clock())
+        self.backfills_left = self.settings.backfills_per_cycle
         tuners = await self.access.list_tuners()
         if self.settings.watch_namespaces:
             tuners = [t for t in tuners if t["metadata"]["namespace"] in self.settings.watch_namespaces]
@@ -233,7 +236,9 @@ class Reconciler:
             await self._publish_error(ns, name, f"target {ref.kind}/{ref.name} not found", report)
             return
         containers = [c["name"] for c in workload["spec"]["template"]["spec"]["containers"]]
-        rt = await self._runtime(obj, spec, containers, report)
+        rt = await self._runtime(obj, spec, containers, report, now)
+        if rt is None:  # waits for its backfill (per-cycle budget)
+            return
         t = rt.tuning
         if t.containers != containers:
             t.set_containers(containers)
@@ -305,7 +310,7 @@ class Reconciler:
 
     # -- state -----------------------------------------------------------------------------------------
     async def _runtime(self, obj: dict[str, Any], spec: TunerSpec, containers: list[str],
-                       report: CycleReport) -> TunerRuntime:
+                       report: CycleReport, now: int) -> TunerRuntime | None:
         meta = obj["metadata"]
         key = (meta["namespace"], meta["name"])
         rt = self.tuners.get(key)
@@ -328,9 +333,37 @@ class Reconciler:
                 log.info("tuner %s/%s: state restored from its checkpoint", *key)
             except (KeyError, ValueError, CheckpointError) as exc:
                 report.errors.append(f"{key[0]}/{key[1]}: checkpoint unusable, starting afresh: {exc}")
+        elif self.history is not None:  # a new Tuner: its workload's past, within the per-cycle budget
+            if self.backfills_left <= 0:
+                return None
+            self.backfills_left -= 1
+            await self._backfill(tuning, spec, key, now)
         rt = TunerRuntime(key[0], key[1], str(meta.get("uid", "")), generation, spec, tuning)
         self.tuners[key] = rt
         return rt
+
+    async def _backfill(self, tuning: WorkloadTuning, spec: TunerSpec, key: tuple[str, str], now: int) -> None:
+        """A new Tuner (no checkpoint) starts from its workload's past usage instead of gathering for days.
+        OOM kills of the last hour also raise memory at once; older ones are in the memory peaks already."""
+        assert self.history is not None
+        ref = spec.target_ref
+        try:
+            past = await self.history.workload_history(key[0], ref.kind, ref.name, now)
+        except Exception as exc:  # no backfill is no reason to stop: the Tuner gathers as without one
+            log.warning("tuner %s/%s: no backfill from the history source: %s", *key, exc)
+            return
+        samples = 0
+        for name, h in past.items():
+            if name not in tuning.containers or len(h.timestamps) == 0:
+                continue
+            tuning.observe(UsageSamples.of(np.full(len(h.timestamps), tuning.index(name)), h.timestamps,
+                                           h.cpu_cores, h.memory_bytes))
+            samples += len(h.timestamps)
+            for when, memory in zip(h.oom_timestamps, h.oom_memory_bytes, strict=True):
+                if now - int(when) <= 3600:
+                    tuning.record_oom(name, int(when), float(memory))
+        log.info("tuner %s/%s: backfilled %d samples of %d container(s) from the history source", *key, samples,
+                 len(past))
 
     def _observe_replicas(self, rt: TunerRuntime, now: int, replicas: int, ready: list[dict[str, Any]],
                           mine: list[tuple[str, int, float, float]]) -> None:

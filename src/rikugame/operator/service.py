@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from rikugame.operator.access import ClusterAccess, LeaderElection
+from rikugame.operator.access import ClusterAccess, HistorySource, LeaderElection
 from rikugame.operator.pods import owner_workload
 from rikugame.operator.reconciler import CycleReport, Reconciler
 from rikugame.operator.settings import OperatorSettings
@@ -60,15 +60,17 @@ class OperatorService:
     """Runs ``Reconciler.cycle`` every ``metrics_interval_seconds`` and serves health and metrics."""
 
     def __init__(self, access: ClusterAccess, settings: OperatorSettings,
-                 election: LeaderElection | None = None, webhook_template: dict[str, Any] | None = None) -> None:
+                 election: LeaderElection | None = None, webhook_template: dict[str, Any] | None = None,
+                 history: HistorySource | None = None) -> None:
         """``webhook_template``: the MutatingWebhookConfiguration deploy/ installs (``rikugame manifests``);
-        the operator applies it with its own clientConfig and caBundle when it serves the webhook."""
+        the operator applies it with its own clientConfig and caBundle when it serves the webhook.
+        ``history``: where new Tuners' past usage is read (``--prometheus``)."""
         self.webhook_template = webhook_template
         self.settings = settings
         self.access = access
         self.election = election
         self.leader = election is None
-        self.reconciler = Reconciler(access, settings)
+        self.reconciler = Reconciler(access, settings, history=history)
         self.metrics = OperatorMetrics()
         self.last_success = time.monotonic()
 
