@@ -206,3 +206,86 @@ async def test_an_hpa_owned_by_a_keda_scaled_object_is_never_touched(
     assert after.spec == before.spec
     hpas = (await autoscaling.list_namespaced_horizontal_pod_autoscaler(namespace)).items
     assert [h.metadata.name for h in hpas] == ["keda-hpa-queue"], "no second HPA made beside KEDA's"
+
+
+async def test_pods_that_cannot_resize_in_place_are_replaced_by_one_rolling_restart_with_decided_resources(
+        e2e_cluster: Cluster, kube_api: ApiClient, namespace: str, crds: Path) -> None:
+    from kubernetes_asyncio.client import AdmissionregistrationV1Api
+    from operator_process import free_port
+
+    from rikugame.cluster.certs import serving_certificate
+    from rikugame.cluster.names import RESTARTED_AT
+    from rikugame.manifests.install import mutating_webhook
+    from rikugame.operator.service import OperatorService
+    from rikugame.operator.webhook import WebhookTLS
+
+    core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
+    manifest = oversized_deployment("cache")
+    manifest["spec"]["replicas"] = 2
+    manifest["spec"]["template"]["spec"]["containers"][0]["resizePolicy"] = [
+        {"resourceName": "cpu", "restartPolicy": "RestartContainer"}]
+    await apps.create_namespaced_deployment(namespace, manifest)
+
+    async def two_running() -> Any:
+        pods = (await core.list_namespaced_pod(namespace, label_selector="app=cache")).items
+        ready = [p for p in pods if p.status.phase == "Running" and (p.status.container_statuses or [])
+                 and p.status.container_statuses[0].resources is not None]
+        return ready if len(ready) == 2 else None
+
+    before = await eventually(two_running, "two running cache pods", timeout=90)
+    port = free_port()
+    settings = OperatorSettings(metrics_interval_seconds=5, namespace=f"{namespace}-operator", webhook_port=port,
+                                watch_namespaces=(namespace,), webhook_url=f"https://127.0.0.1:{port}/mutate",
+                                webhook_configuration=f"rikugame-{namespace}")
+    template = mutating_webhook(settings.namespace)
+    template["metadata"]["name"] = settings.webhook_configuration
+    service = OperatorService(KubeAccess(kube_api), settings, webhook_template=template)
+    reviews: list[int] = []
+    review = service._mutate
+
+    async def counted(request: Any) -> Any:
+        reviews.append(1)
+        return await review(request)
+
+    service._mutate = counted  # type: ignore[method-assign]
+    cert = serving_certificate(["rikugame-webhook"], ["127.0.0.1"])
+    hook = await service._start_webhook("127.0.0.1", WebhookTLS(cert.cert_pem, cert.key_pem, cert.ca_pem))
+    assert hook is not None
+    try:
+        probe = {"metadata": {"generateName": "probe-"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}
+
+        async def webhook_called() -> bool:  # the API server picks a new configuration up asynchronously
+            await core.create_namespaced_pod(namespace, probe, dry_run="All")
+            return bool(reviews)
+
+        await eventually(webhook_called, "the API server to call the webhook", timeout=60)
+        await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS,
+                                                     _tuner("cache", "cache", "Auto"))
+
+        async def restarted(report: CycleReport) -> bool:
+            return report.rolling_restarts > 0
+
+        report = await _cycle_until(service.reconciler, restarted, "a rolling restart instead of in-place resizes")
+        assert report.resized_pods == 0, "never resized in place"
+        old = {p.metadata.uid for p in before}
+
+        async def replaced() -> Any:
+            pods = (await core.list_namespaced_pod(namespace, label_selector="app=cache")).items
+            live = [p for p in pods if p.metadata.deletion_timestamp is None]
+            new = [p for p in live if p.metadata.uid not in old]
+            return new if len(new) == 2 and len(live) == 2 else None
+
+        new = await eventually(replaced, "the rollout to replace both pods", timeout=120)
+        assert [p.spec.containers[0].resources.requests["cpu"] for p in new] == ["350m", "350m"], \
+            "the new pods start with the decided resources (webhook)"
+        deployment = await apps.read_namespaced_deployment("cache", namespace)
+        assert RESTARTED_AT in (deployment.spec.template.metadata.annotations or {})
+        assert deployment.spec.template.spec.containers[0].resources.requests["cpu"] == "500m"
+        for _ in range(2):
+            report = await service.reconciler.cycle()
+            assert report.rolling_restarts == 0 and report.resized_pods == 0, "one restart, nothing to redo"
+        events = (await core.list_namespaced_event(namespace, field_selector="involvedObject.name=cache")).items
+        assert "RollingRestart" in {e.reason for e in events}
+    finally:
+        await hook.cleanup()
+        await AdmissionregistrationV1Api(kube_api).delete_mutating_webhook_configuration(f"rikugame-{namespace}")

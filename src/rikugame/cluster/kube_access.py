@@ -76,6 +76,19 @@ class KubeAccess:
                     out[(meta["namespace"], meta["name"])] = (ref["kind"], ref["name"])
         return out
 
+    async def replicaset_owner(self, namespace: str, name: str) -> tuple[str, str] | None:
+        """(kind, name) of one ReplicaSet's controller (None: no such ReplicaSet, or no controller)."""
+        try:
+            rs = await _json(await self.apps.read_namespaced_replica_set(name, namespace, _preload_content=False))
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        for ref in rs["metadata"].get("ownerReferences") or []:
+            if ref.get("controller"):
+                return str(ref["kind"]), str(ref["name"])
+        return None
+
     async def list_pod_metrics(self) -> list[dict[str, Any]] | None:
         """Every PodMetrics (None when metrics.k8s.io does not answer)."""
         try:

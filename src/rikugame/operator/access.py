@@ -58,6 +58,10 @@ class ClusterAccess(Protocol):
     async def replicaset_owners(self) -> dict[tuple[str, str], tuple[str, str]]:
         """(namespace, ReplicaSet) → (kind, name) of its controller."""
 
+    async def replicaset_owner(self, namespace: str, name: str) -> tuple[str, str] | None:
+        """(kind, name) of one ReplicaSet's controller (the webhook's lookup of a ReplicaSet made since the
+        last cycle's list, e.g. by a rollout)."""
+
     async def list_pod_metrics(self) -> list[dict[str, Any]] | None:
         """Every PodMetrics of metrics.k8s.io (None when the metrics API does not answer)."""
 

@@ -111,6 +111,16 @@ class OperatorService:
         meta = pod.setdefault("metadata", {})
         meta.setdefault("namespace", (review.get("request") or {}).get("namespace", ""))
         workload = owner_workload(pod, self.reconciler.rs_owners)
+        if workload is None and (rs := _replicaset_of(meta)) is not None:
+            # A ReplicaSet made since the last cycle (a rollout, the operator's own rolling restart): look it up.
+            try:
+                owner = await self.access.replicaset_owner(meta["namespace"], rs)
+            except Exception:  # the pod is admitted unchanged (as with failurePolicy Ignore), not refused
+                log.exception("admission: ReplicaSet %s/%s not readable", meta["namespace"], rs)
+                owner = None
+            if owner is not None:
+                self.reconciler.rs_owners[(meta["namespace"], rs)] = owner
+                workload = owner_workload(pod, self.reconciler.rs_owners)
         answer = review_response(review, workload, self.reconciler.decided_for)
         patched = "patch" in answer["response"]
         if patched:
@@ -203,3 +213,11 @@ class OperatorService:
             await runner.cleanup()
             if hook is not None:
                 await hook.cleanup()
+
+
+def _replicaset_of(meta: dict[str, Any]) -> str | None:
+    """The name of the ReplicaSet controlling a pod (None: another controller, or none)."""
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("kind") == "ReplicaSet":
+            return str(ref.get("name", ""))
+    return None
