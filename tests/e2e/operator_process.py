@@ -1,7 +1,6 @@
-"""`rikugame operator` as a process authenticated as the ServiceAccount of `rikugame manifests`' role.
-
-The RBAC objects are applied with kubectl exactly as generated; the process gets a kubeconfig with that
-ServiceAccount's token, so anything the role lacks fails as it would in a cluster.
+"""Driving the operator in e2e tests: `rikugame operator` as a process authenticated as the ServiceAccount of
+`rikugame manifests`' role (applied with kubectl exactly as generated, so anything the role lacks fails as
+it would in a cluster), and the steps shared by tests that drive the Reconciler in process.
 """
 
 from __future__ import annotations
@@ -12,14 +11,21 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from e2e_workloads import eventually
+from kubernetes_asyncio.client import CoreV1Api
 
 from kubeharness.cluster import Cluster
 from kubeharness.kubeconfig import write_kubeconfig
 from kubeharness.kubectl import kubectl
+from rikugame.cluster.names import GROUP, VERSION
 from rikugame.manifests.install import NAME, install_objects
 from rikugame.manifests.render import to_yaml
+from rikugame.operator.reconciler import CycleReport, Reconciler
 
 RBAC_KINDS = {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 
@@ -88,3 +94,31 @@ class OperatorProcess:
         if not self._log.closed:
             self._log.flush()
         return self.log_path.read_text()
+
+
+def tuner_manifest(name: str, target: str, mode: str, **spec: Any) -> dict[str, Any]:
+    """A Tuner of Deployment ``target`` in ``mode`` (extra spec fields as keywords, camelCase)."""
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Tuner", "metadata": {"name": name},
+            "spec": {"targetRef": {"kind": "Deployment", "name": target}, "mode": mode, **spec}}
+
+
+async def running_pod(core: CoreV1Api, namespace: str, app: str) -> Any:
+    """A running pod of ``app`` whose container status reports its resources (resizable)."""
+    async def probe() -> Any:
+        pods = (await core.list_namespaced_pod(namespace, label_selector=f"app={app}")).items
+        ready = [p for p in pods if p.status.phase == "Running" and (p.status.container_statuses or [])
+                 and p.status.container_statuses[0].resources is not None]
+        return ready[0] if ready else None
+
+    return await eventually(probe, f"a running {app} pod reporting its resources", timeout=90)
+
+
+async def cycle_until(reconciler: Reconciler, done: Callable[[CycleReport], Awaitable[bool]], what: str,
+                      timeout: float = 120) -> CycleReport:
+    """Run reconcile cycles (none may report an error) until ``done`` holds after one."""
+    async def probe() -> CycleReport | None:
+        report = await reconciler.cycle()
+        assert not report.errors, report.errors
+        return report if await done(report) else None
+
+    return await eventually(probe, what, timeout=timeout, interval=2.0)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from e2e_workloads import eventually, oversized_deployment
 from kubernetes_asyncio.client import ApiClient, AppsV1Api, CoreV1Api, CustomObjectsApi
+from operator_process import cycle_until, running_pod, tuner_manifest
 
 from kubeharness.cluster import Cluster
 from kubeharness.kwok import USAGE_CPU
@@ -27,43 +28,25 @@ pytestmark = pytest.mark.e2e
 MIB = 2**20
 
 
-def _tuner(name: str, target: str, mode: str) -> dict[str, Any]:
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Tuner", "metadata": {"name": name},
-            "spec": {"targetRef": {"kind": "Deployment", "name": target}, "mode": mode}}
 
 
-async def _running_pod(core: CoreV1Api, namespace: str, app: str) -> Any:
-    async def probe() -> Any:
-        pods = (await core.list_namespaced_pod(namespace, label_selector=f"app={app}")).items
-        ready = [p for p in pods if p.status.phase == "Running" and (p.status.container_statuses or [])
-                 and p.status.container_statuses[0].resources is not None]
-        return ready[0] if ready else None
-
-    return await eventually(probe, f"a running {app} pod reporting its resources", timeout=90)
 
 
-async def _cycle_until(reconciler: Reconciler, done: Any, what: str, timeout: float = 120) -> CycleReport:
-    async def probe() -> CycleReport | None:
-        report = await reconciler.cycle()
-        assert not report.errors, report.errors
-        return report if await done(report) else None
-
-    return await eventually(probe, what, timeout=timeout, interval=2.0)
 
 
 async def test_operator_recommends_in_off_and_resizes_in_place_in_auto_then_restores_its_state(
         e2e_cluster: Cluster, kube_api: ApiClient, namespace: str, crds: Path) -> None:
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
     await apps.create_namespaced_deployment(namespace, oversized_deployment("web"))
-    before = await _running_pod(core, namespace, "web")
-    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("web", "web", "Off"))
+    before = await running_pod(core, namespace, "web")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, tuner_manifest("web", "web", "Off"))
     settings = OperatorSettings(metrics_interval_seconds=5, namespace=namespace, watch_namespaces=(namespace,))
     reconciler = Reconciler(KubeAccess(kube_api), settings)
 
     async def status_has_samples(report: CycleReport) -> bool:
         return report.samples > 0
 
-    await _cycle_until(reconciler, status_has_samples, "pod metrics to reach the operator")
+    await cycle_until(reconciler, status_has_samples, "pod metrics to reach the operator")
     tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "web")
     status = tuner["status"]
     assert status["phase"] == "Recommending" and status["mode"] == "Off" and status["target"] == "Deployment/web"
@@ -81,7 +64,7 @@ async def test_operator_recommends_in_off_and_resizes_in_place_in_auto_then_rest
         pod = await core.read_namespaced_pod(before.metadata.name, namespace)
         return bool(pod.spec.containers[0].resources.requests["cpu"] != "500m")
 
-    await _cycle_until(reconciler, resized, "an in-place resize in Auto")
+    await cycle_until(reconciler, resized, "an in-place resize in Auto")
     pod = await core.read_namespaced_pod(before.metadata.name, namespace)
     assert pod.metadata.uid == before.metadata.uid, "resized in place, not replaced"
     assert pod.spec.containers[0].resources.requests["cpu"] == "350m"
@@ -117,8 +100,9 @@ async def test_kill_switch_configmap_stops_every_resize(e2e_cluster: Cluster, ku
     await core.create_namespaced_config_map(namespace, {"metadata": {"name": "rikugame-kill-switch"},
                                                         "data": {"killSwitch": "true"}})
     await apps.create_namespaced_deployment(namespace, oversized_deployment("api"))
-    before = await _running_pod(core, namespace, "api")
-    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("api", "api", "Auto"))
+    before = await running_pod(core, namespace, "api")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS,
+                                                 tuner_manifest("api", "api", "Auto"))
     reconciler = Reconciler(KubeAccess(kube_api), OperatorSettings(namespace=namespace,
                                                                   watch_namespaces=(namespace,)))
 
@@ -127,7 +111,7 @@ async def test_kill_switch_configmap_stops_every_resize(e2e_cluster: Cluster, ku
         containers = tuner.get("status", {}).get("containers", [])
         return bool(containers) and containers[0]["decided"]["cpu"] == "350m"
 
-    report = await _cycle_until(reconciler, decided_a_shrink, "a decided shrink")
+    report = await cycle_until(reconciler, decided_a_shrink, "a decided shrink")
     assert report.resized_pods == 0
     tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "api")
     actuating = next(c for c in tuner["status"]["conditions"] if c["type"] == "Actuating")
@@ -144,8 +128,8 @@ async def test_operator_creates_the_hpa_by_server_side_apply_and_the_real_contro
     busy = oversized_deployment("busy")
     busy["spec"]["template"]["metadata"]["annotations"][USAGE_CPU] = "450m"  # 90 % of the 500m request
     await apps.create_namespaced_deployment(namespace, busy)
-    await _running_pod(CoreV1Api(kube_api), namespace, "busy")
-    tuner = _tuner("busy", "busy", "Auto")
+    await running_pod(CoreV1Api(kube_api), namespace, "busy")
+    tuner = tuner_manifest("busy", "busy", "Auto")
     tuner["spec"]["horizontal"] = {"recommender": "static", "gatheringSeconds": 0, "targetUtilizationPercent": 50,
                                    "minReplicas": 1, "minReplicasFloor": 1, "maxReplicas": 4}
     tuner["spec"]["vertical"] = {"scaleDownIntervalSeconds": 86400}  # hold requests still after the first step
@@ -156,7 +140,7 @@ async def test_operator_creates_the_hpa_by_server_side_apply_and_the_real_contro
     async def hpa_written(report: CycleReport) -> bool:
         return report.hpa_writes > 0
 
-    await _cycle_until(reconciler, hpa_written, "the operator to apply the HPA")
+    await cycle_until(reconciler, hpa_written, "the operator to apply the HPA")
     hpa = await autoscaling.read_namespaced_horizontal_pod_autoscaler("busy", namespace)
     assert hpa.spec.min_replicas == 1
     assert hpa.spec.metrics[0].resource.target.average_utilization == 50
@@ -180,8 +164,9 @@ async def test_a_new_pod_of_a_resized_workload_starts_with_the_decided_resources
 
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
     await apps.create_namespaced_deployment(namespace, oversized_deployment("shop"))
-    first = await _running_pod(core, namespace, "shop")
-    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("shop", "shop", "Auto"))
+    first = await running_pod(core, namespace, "shop")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS,
+                                                 tuner_manifest("shop", "shop", "Auto"))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -199,7 +184,7 @@ async def test_a_new_pod_of_a_resized_workload_starts_with_the_decided_resources
             pod = await core.read_namespaced_pod(first.metadata.name, namespace)
             return bool(pod.spec.containers[0].resources.requests["cpu"] == "350m")
 
-        await _cycle_until(service.reconciler, resized, "an in-place resize of the shop pod")
+        await cycle_until(service.reconciler, resized, "an in-place resize of the shop pod")
         # The API server picks a new webhook configuration up asynchronously: wait until a server-side dry run
         # of a pod of the same ReplicaSet comes back mutated, so the scale-up below is not a race.
         probe_pod = {"metadata": {"generateName": "probe-", "ownerReferences": [
@@ -247,8 +232,9 @@ async def test_operator_process_with_exactly_the_generated_role_resizes_in_place
     role = apply_operator_role(e2e_cluster, tmp_path)
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
     await apps.create_namespaced_deployment(namespace, oversized_deployment("cart"))
-    before = await _running_pod(core, namespace, "cart")
-    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("cart", "cart", "Auto"))
+    before = await running_pod(core, namespace, "cart")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS,
+                                                 tuner_manifest("cart", "cart", "Auto"))
     created = time.monotonic()
     process = OperatorProcess(role, namespace, tmp_path / "operator.log", "--webhook-port", "0")
     try:

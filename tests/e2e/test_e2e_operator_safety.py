@@ -20,6 +20,7 @@ from kubernetes_asyncio.client import (
     CoreV1Api,
     CustomObjectsApi,
 )
+from operator_process import cycle_until, running_pod, tuner_manifest
 
 from kubeharness.cluster import Cluster
 from rikugame.cluster.kube_access import KubeAccess
@@ -32,28 +33,10 @@ pytestmark = pytest.mark.e2e
 OOM_ANNOTATION = "rikugame.test/oom-kill"
 
 
-def _tuner(name: str, target: str, mode: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Tuner", "metadata": {"name": name},
-            "spec": {"targetRef": {"kind": "Deployment", "name": target}, "mode": mode, **spec}}
 
 
-async def _pod_of(core: CoreV1Api, namespace: str, app: str) -> Any:
-    async def probe() -> Any:
-        pods = (await core.list_namespaced_pod(namespace, label_selector=f"app={app}")).items
-        ready = [p for p in pods if p.status.phase == "Running" and (p.status.container_statuses or [])
-                 and p.status.container_statuses[0].resources is not None]
-        return ready[0] if ready else None
-
-    return await eventually(probe, f"a running {app} pod reporting its resources", timeout=90)
 
 
-async def _cycle_until(reconciler: Reconciler, done: Any, what: str, timeout: float = 120) -> CycleReport:
-    async def probe() -> CycleReport | None:
-        report = await reconciler.cycle()
-        assert not report.errors, report.errors
-        return report if await done(report) else None
-
-    return await eventually(probe, what, timeout=timeout, interval=2.0)
 
 
 def _settings(namespace: str) -> OperatorSettings:
@@ -65,15 +48,15 @@ async def test_an_oom_kill_from_kwok_raises_memory_within_one_metrics_interval(
         e2e_cluster: Cluster, kube_api: ApiClient, namespace: str, crds: Path) -> None:
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
     await apps.create_namespaced_deployment(namespace, oversized_deployment("db"))
-    pod = await _pod_of(core, namespace, "db")
-    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("db", "db", "Auto"))
+    pod = await running_pod(core, namespace, "db")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, tuner_manifest("db", "db", "Auto"))
     reconciler = Reconciler(KubeAccess(kube_api), _settings(namespace))
 
     async def settled(report: CycleReport) -> bool:  # the first resize (CPU down, memory to 80Mi) is done
         p = await core.read_namespaced_pod(pod.metadata.name, namespace)
         return bool(p.spec.containers[0].resources.requests["memory"] == "80Mi")
 
-    await _cycle_until(reconciler, settled, "the first in-place resize")
+    await cycle_until(reconciler, settled, "the first in-place resize")
     await core.patch_namespaced_pod(pod.metadata.name, namespace,
                                     {"metadata": {"annotations": {OOM_ANNOTATION: "now"}}})
 
@@ -101,15 +84,16 @@ async def test_metrics_server_stopped_means_emergency_and_back_to_normal_after_i
         e2e_cluster: Cluster, kube_api: ApiClient, namespace: str, crds: Path) -> None:
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
     await apps.create_namespaced_deployment(namespace, oversized_deployment("pay"))
-    pod = await _pod_of(core, namespace, "pay")
-    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("pay", "pay", "Auto"))
+    pod = await running_pod(core, namespace, "pay")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS,
+                                                 tuner_manifest("pay", "pay", "Auto"))
     reconciler = Reconciler(KubeAccess(kube_api), _settings(namespace))
 
     async def resized(report: CycleReport) -> bool:
         p = await core.read_namespaced_pod(pod.metadata.name, namespace)
         return bool(p.spec.containers[0].resources.requests["cpu"] == "350m")
 
-    await _cycle_until(reconciler, resized, "the first in-place resize")
+    await cycle_until(reconciler, resized, "the first in-place resize")
 
     async def phase() -> str:
         tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "pay")
@@ -120,7 +104,7 @@ async def test_metrics_server_stopped_means_emergency_and_back_to_normal_after_i
         async def emergency(report: CycleReport) -> bool:
             return await phase() == "Emergency"
 
-        await _cycle_until(reconciler, emergency, "Emergency once metrics.k8s.io stops answering", timeout=90)
+        await cycle_until(reconciler, emergency, "Emergency once metrics.k8s.io stops answering", timeout=90)
         tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "pay")
         available = next(c for c in tuner["status"]["conditions"] if c["type"] == "MetricsAvailable")
         assert available["status"] == "False" and available["reason"] == "MetricsMissing"
@@ -135,7 +119,7 @@ async def test_metrics_server_stopped_means_emergency_and_back_to_normal_after_i
     async def back(report: CycleReport) -> bool:
         return report.samples > 0 and await phase() == "BackToNormal"
 
-    await _cycle_until(reconciler, back, "BackToNormal once metrics return", timeout=120)
+    await cycle_until(reconciler, back, "BackToNormal once metrics return", timeout=120)
     events = (await core.list_namespaced_event(namespace, field_selector="involvedObject.name=pay")).items
     assert {"phase Emergency", "phase BackToNormal"} <= {e.message for e in events}
 
@@ -185,8 +169,8 @@ async def test_an_hpa_owned_by_a_keda_scaled_object_is_never_touched(
     autoscaling = AutoscalingV2Api(kube_api)
     await autoscaling.create_namespaced_horizontal_pod_autoscaler(namespace, hpa)
     before = await autoscaling.read_namespaced_horizontal_pod_autoscaler("keda-hpa-queue", namespace)
-    await _pod_of(core, namespace, "queue")
-    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner(
+    await running_pod(core, namespace, "queue")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, tuner_manifest(
         "queue", "queue", "Auto", horizontal={"recommender": "static", "gatheringSeconds": 0,
                                               "targetUtilizationPercent": 80, "minReplicas": 3}))
     reconciler = Reconciler(KubeAccess(kube_api), _settings(namespace))
@@ -196,7 +180,7 @@ async def test_an_hpa_owned_by_a_keda_scaled_object_is_never_touched(
         managed = [c for c in (tuner.get("status") or {}).get("conditions", []) if c["type"] == "HPAManaged"]
         return report.samples > 0 and bool(managed) and managed[0]["reason"] == "OwnedByKEDA"
 
-    await _cycle_until(reconciler, reported, "condition HPAManaged=False OwnedByKEDA")
+    await cycle_until(reconciler, reported, "condition HPAManaged=False OwnedByKEDA")
     for _ in range(3):
         report = await reconciler.cycle()
         assert report.hpa_writes == 0
@@ -260,12 +244,12 @@ async def test_pods_that_cannot_resize_in_place_are_replaced_by_one_rolling_rest
 
         await eventually(webhook_called, "the API server to call the webhook", timeout=60)
         await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS,
-                                                     _tuner("cache", "cache", "Auto"))
+                                                     tuner_manifest("cache", "cache", "Auto"))
 
         async def restarted(report: CycleReport) -> bool:
             return report.rolling_restarts > 0
 
-        report = await _cycle_until(service.reconciler, restarted, "a rolling restart instead of in-place resizes")
+        report = await cycle_until(service.reconciler, restarted, "a rolling restart instead of in-place resizes")
         assert report.resized_pods == 0, "never resized in place"
         old = {p.metadata.uid for p in before}
 

@@ -10,12 +10,12 @@ The operator's missing-metrics emergency is switched off (the backtest has no su
 
 from __future__ import annotations
 
-import copy
 import importlib.resources
 from typing import Any
 
 import numpy as np
 import pytest
+from fake_cluster import NS, Clock, FakeCluster
 
 from rikugame.core import recommenders
 from rikugame.core.quantities import cpu_millicores, format_cpu, format_memory, memory_bytes
@@ -25,7 +25,7 @@ from rikugame.sim import profiles, replaying
 from rikugame.sources import traces
 from rikugame.usage_trace import Trace
 
-NS, HOUR = "shop", 3600
+HOUR = 3600
 SAMPLE = importlib.resources.files("rikugame.data") / "bitbrains-sample.parquet"  # see data/PROVENANCE.md
 INITIAL_CPU, INITIAL_MEMORY = 1000, 2 * 2**30
 
@@ -45,75 +45,19 @@ def hourly(trace: Trace) -> Trace:
                  np.where(np.isfinite(mem), mem, np.nan), "hourly maxima")
 
 
-class Cluster:
-    """In-memory ClusterAccess: one Deployment whose pod has one container per trace entity."""
+class Cluster(FakeCluster):
+    """The in-memory cluster with one Deployment whose pod has one container per trace entity."""
 
     def __init__(self, spec: dict[str, Any], names: list[str]) -> None:
-        self.tuner = {"metadata": {"namespace": NS, "name": "web", "uid": "t1", "generation": 1}, "spec": spec}
-        self.pod: dict[str, Any] = {
-            "metadata": {"namespace": NS, "name": "web-1", "uid": "p1", "generation": 1,
-                         "ownerReferences": [{"kind": "ReplicaSet", "name": "web-rs", "controller": True}]},
-            "spec": {"containers": [{"name": n, "resources": {"requests": {
-                "cpu": format_cpu(INITIAL_CPU), "memory": format_memory(INITIAL_MEMORY)}}} for n in names]},
-            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
-                       "containerStatuses": [{"name": n, "restartCount": 0} for n in names]}}
+        super().__init__()
+        self.tuners[0]["spec"] = spec
+        self.pod["spec"]["containers"] = [{"name": n, "resources": {"requests": {
+            "cpu": format_cpu(INITIAL_CPU), "memory": format_memory(INITIAL_MEMORY)}}} for n in names]
+        self.pod["status"]["containerStatuses"] = [{"name": n, "restartCount": 0} for n in names]
         self.workload = {"spec": {"template": {"spec": {"containers": [{"name": n} for n in names]}}}}
-        self.metrics: list[dict[str, Any]] = []
-        self.checkpoints: dict[str, Any] = {}
-
-    async def list_tuners(self) -> list[dict[str, Any]]:
-        return [copy.deepcopy(self.tuner)]
-
-    async def list_pods(self) -> list[dict[str, Any]]:
-        return [copy.deepcopy(self.pod)]
-
-    async def replicaset_owners(self) -> dict[tuple[str, str], tuple[str, str]]:
-        return {(NS, "web-rs"): ("Deployment", "web")}
-
-    async def list_pod_metrics(self) -> list[dict[str, Any]] | None:
-        return copy.deepcopy(self.metrics)
-
-    async def list_workloads(self) -> dict[tuple[str, str, str], dict[str, Any]]:
-        return {(NS, "Deployment", "web"): self.workload}
-
-    async def read_checkpoint(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.checkpoints.get(name)
-
-    async def write_checkpoint(self, namespace: str, name: str, owner: dict[str, Any], data: str) -> None:
-        self.checkpoints[name] = {"spec": {"data": data}}
-
-    async def patch_tuner_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        pass
-
-    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> int:
-        for c in patch["spec"]["containers"]:
-            target = next(x for x in self.pod["spec"]["containers"] if x["name"] == c["name"])
-            for section, values in c["resources"].items():
-                target["resources"].setdefault(section, {}).update(values)
-        self.pod["metadata"]["generation"] += 1
-        self.pod["status"]["observedGeneration"] = self.pod["metadata"]["generation"]
-        for s, c in zip(self.pod["status"]["containerStatuses"], self.pod["spec"]["containers"], strict=True):
-            s["resources"] = copy.deepcopy(c["resources"])
-        return int(self.pod["metadata"]["generation"])
-
-    async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
-        pass
-
-    async def list_hpas(self) -> list[dict[str, Any]]:
-        return []
 
     async def apply_hpa(self, namespace: str, name: str, body: dict[str, Any]) -> None:
         raise AssertionError("no HPA in this test")
-
-    async def kill_switch(self, namespace: str, name: str) -> bool:
-        return False
-
-
-class Clock:
-    now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.mark.parametrize("recommender", recommenders.names())
