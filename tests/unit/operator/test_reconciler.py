@@ -324,3 +324,30 @@ async def test_a_restart_container_resize_policy_is_never_resized_in_place():
     await run_minutes(r, cluster, clock, 1)
     assert cluster.resizes == [] and len(cluster.restarts) == 1
     assert "RestartContainer" in cluster.statuses[-1]["lastActions"][-1]["why"]
+
+
+async def test_a_cycle_yields_to_the_event_loop_between_tuners_so_the_webhook_can_answer():
+    import asyncio
+
+    cluster, clock = FakeCluster(mode="Off"), Clock()
+    cluster.tuners = [copy.deepcopy(cluster.tuners[0]) for _ in range(40)]
+    for i, t in enumerate(cluster.tuners):
+        t["metadata"].update({"name": f"web-{i}", "uid": f"t{i}"})
+    r = reconciler(cluster, clock)
+    clock.now += 60
+    cluster.usage(int(clock.now), "100m", "100Mi")
+    ticks, done = [], asyncio.Event()
+
+    async def other_work() -> None:  # what a webhook request handler would be
+        while not done.is_set():
+            ticks.append(1)
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    before = len(ticks)
+    report = await r.cycle()
+    done.set()
+    await task
+    assert report.tuners == 40 and not report.errors
+    assert len(ticks) - before >= 40, "other tasks ran between the Tuners"
