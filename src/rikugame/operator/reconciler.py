@@ -79,6 +79,7 @@ class ResizeTrack:
     generation: int
     target: dict[str, ContainerResources]
     deadline: int
+    sent: int = 0
     state: ResizeState = ResizeState.PENDING
     message: str | None = None
     reported_done: bool = False
@@ -118,6 +119,8 @@ class TunerRuntime:
     """When the operator last made a rolling restart of the workload (-1: never)."""
     restart_notice: str | None = None
     """The in-place impossibility last reported without a rolling restart (reported once)."""
+    decision: WorkloadDecision | None = None
+    """The last decision (for /metrics)."""
     events: list[tuple[str, str, str]] = field(default_factory=list)
     """(reason, message, type) of the Events this cycle's changes make, sent at its end."""
 
@@ -135,6 +138,8 @@ class CycleReport:
     checkpoint_writes: int = 0
     hpa_writes: int = 0
     rolling_restarts: int = 0
+    resize_seconds: list[float] = field(default_factory=list)
+    """How long each in-place resize found done this cycle took (sent → done)."""
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -262,7 +267,7 @@ class Reconciler:
         for pod in pods:
             for kill in oom_kills(pod):
                 self._record_oom(rt, kill, report)
-        self._track_resizes(rt, pods, now)
+        self._track_resizes(rt, pods, now, report)
         if rt.last_metrics < 0:
             rt.last_metrics = now if metrics_ok and mine else rt.last_metrics
         missing = metrics_ok is False or (rt.last_metrics >= 0 and now - rt.last_metrics
@@ -283,6 +288,7 @@ class Reconciler:
         t.advance(now)
         t.note_emergency(now, missing)
         decision = t.decide(now, replicas=replicas, emergency=missing)
+        rt.decision = decision
         acted = False
         if decision.actuate and not halted and ready:
             acted = await self._resize(rt, decision, ready, workload, key, report)
@@ -390,7 +396,7 @@ class Reconciler:
         rt.events.append(("OOMKilled", f"container {kill.container} of pod uid {kill.pod_uid} was OOM-killed "
                                        f"(restart {kill.restart_count}): memory is raised now", "Warning"))
 
-    def _track_resizes(self, rt: TunerRuntime, pods: list[dict[str, Any]], now: int) -> None:
+    def _track_resizes(self, rt: TunerRuntime, pods: list[dict[str, Any]], now: int, report: CycleReport) -> None:
         """Follow each in-place resize from the pod's conditions and the kubelet's observed generation, to
         Done, Infeasible (not asked again until the wanted size drops) or Error (its deadline passed)."""
         by_name = {p["metadata"]["name"]: p for p in pods}
@@ -409,6 +415,8 @@ class Reconciler:
             if state == track.state:
                 continue
             track.state, track.message = state, message
+            if state is ResizeState.DONE:
+                report.resize_seconds.append(float(now - track.sent))
             if state is ResizeState.INFEASIBLE:
                 rt.infeasible[pname] = track.target
                 self._action(rt, now, f"resize {pname} infeasible", "", "", message or "the node cannot fit it",
@@ -458,7 +466,7 @@ class Reconciler:
                     blocked[pname] = exc.message
                 continue
             rt.resizes[pname] = ResizeTrack(pname, generation, target,
-                                            decision.now + self.settings.resize_deadline_seconds)
+                                            decision.now + self.settings.resize_deadline_seconds, decision.now)
             report.resized_pods += 1
             changed = True
             resized.update(names)

@@ -11,6 +11,7 @@ import signal
 import ssl
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 from rikugame.operator.access import ClusterAccess, HistorySource, LeaderElection
 from rikugame.operator.pods import owner_workload
-from rikugame.operator.reconciler import CycleReport, Reconciler
+from rikugame.operator.reconciler import CycleReport, Reconciler, TunerRuntime
 from rikugame.operator.settings import OperatorSettings
 from rikugame.operator.webhook import WebhookTLS, review_response
 
@@ -41,13 +42,38 @@ class OperatorMetrics:
         self.writes = Counter("rikugame_writes", "Writes to the API server by kind.", ["kind"], registry=r)
         self.samples = Counter("rikugame_samples", "Usage samples fed to the decision core.", registry=r)
         self.leader = Gauge("rikugame_leader", "1 while this replica holds the Lease.", registry=r)
+        self.resize_seconds = Histogram(
+            "rikugame_resize_seconds", "From sending an in-place resize to the kubelet reporting it done.",
+            buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600), registry=r)
+        self.phases = Gauge("rikugame_tuners_by_phase", "Tuners per phase (Emergency: metrics missing or "
+                                                       "mode Emergency).", ["phase"], registry=r)
+        self.requests = Gauge("rikugame_container_request", "Per Tuner and container: the recommendation "
+                                                            "(before guardrails) and the decision, in cores "
+                                                            "and bytes.",
+                              ["namespace", "tuner", "container", "resource", "value"], registry=r)
 
-    def record(self, report: CycleReport) -> None:
-        """Account one cycle."""
+    def record(self, report: CycleReport, tuners: Iterable[TunerRuntime] = ()) -> None:
+        """Account one cycle (and publish every Tuner's phase and requests)."""
         self.cycles.inc()
         self.cycle_seconds.observe(report.seconds)
         self.tuners.set(report.tuners)
+        for seconds in report.resize_seconds:
+            self.resize_seconds.observe(seconds)
+        self.phases.clear()
+        self.requests.clear()
+        for rt in tuners:
+            if rt.status is not None and rt.status.phase is not None:
+                self.phases.labels(rt.status.phase.value).inc()
+            if rt.decision is None:
+                continue
+            for c in rt.decision.containers:
+                for resource, proposed, decided in (
+                        ("cpu", c.proposed_cpu_millicores / 1000, c.decided.cpu_request_millicores / 1000),
+                        ("memory", c.proposed_memory_bytes, c.decided.memory_request_bytes)):
+                    self.requests.labels(rt.namespace, rt.name, c.name, resource, "recommended").set(proposed)
+                    self.requests.labels(rt.namespace, rt.name, c.name, resource, "decided").set(decided)
         self.actions.labels("resized").inc(report.resized_pods)
+        self.actions.labels("rolling_restart").inc(report.rolling_restarts)
         self.actions.labels("refused").inc(report.refused_resizes)
         self.ooms.inc(report.oom_kills)
         self.errors.inc(len(report.errors))
@@ -188,7 +214,7 @@ class OperatorService:
                 except Exception:
                     log.exception("reconcile cycle failed")
                 else:
-                    self.metrics.record(report)
+                    self.metrics.record(report, self.reconciler.tuners.values())
                     self.last_success = time.monotonic()
                     log.info("cycle: %d tuners, %d samples, %d resized, %d refused, %d OOM, %d status, "
                              "%d checkpoints, %d errors in %.2f s", report.tuners, report.samples,

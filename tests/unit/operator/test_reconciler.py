@@ -351,3 +351,23 @@ async def test_a_cycle_yields_to_the_event_loop_between_tuners_so_the_webhook_ca
     await task
     assert report.tuners == 40 and not report.errors
     assert len(ticks) - before >= 40, "other tasks ran between the Tuners"
+
+
+async def test_metrics_publish_each_tuners_requests_phase_and_resize_latency():
+    from prometheus_client import generate_latest
+
+    from rikugame.operator.service import OperatorMetrics
+
+    cluster, clock = FakeCluster(), Clock()
+    r = reconciler(cluster, clock)
+    metrics = OperatorMetrics()
+    for _ in range(2):
+        clock.now += 60
+        cluster.usage(int(clock.now), "100m", "100Mi")
+        metrics.record(await r.cycle(), r.tuners.values())
+    text = generate_latest(metrics.registry).decode()
+    assert ('rikugame_container_request{container="app",namespace="shop",resource="cpu",tuner="web",'
+            'value="decided"} 0.35') in text
+    assert 'rikugame_tuners_by_phase{phase="Working"} 1.0' in text
+    assert "rikugame_resize_seconds_count 1.0" in text, "the resize sent in cycle 1 was seen done in cycle 2"
+    assert 'rikugame_actions_total{outcome="resized"} 1.0' in text
