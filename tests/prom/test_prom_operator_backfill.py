@@ -8,6 +8,7 @@ import copy
 from typing import Any
 
 import numpy as np
+import pytest
 from prom_env import END, PromServer
 
 from rikugame.operator.reconciler import Reconciler
@@ -15,6 +16,7 @@ from rikugame.operator.settings import OperatorSettings
 from rikugame.sources.history import PrometheusHistory
 from rikugame.sources.prometheus import PrometheusClient, PrometheusSettings
 
+pytestmark = pytest.mark.prom
 HISTORY = 3 * 86400
 
 
