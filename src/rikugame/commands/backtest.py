@@ -81,7 +81,7 @@ def scores_table(outcomes: dict[str, Outcome], title: str) -> Table:
     """
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     headers = ("recommender", "CPU\nalloc", "CPU\ndefic.", "CPU\n>req", "mem\nalloc",
-               "OOM-free\ndays", "chg/\nday", "chg\np99")
+               "OOM-free\ndays", "kills/\n1k days", "chg/\nday", "chg\np99")
     for header in headers:
         table.add_column(header, justify="left" if header == "recommender" else "right",
                          no_wrap=True)
@@ -89,6 +89,7 @@ def scores_table(outcomes: dict[str, Outcome], title: str) -> Table:
         s = o.scores
         table.add_row(name, _x(s.cpu_alloc_ratio), _pct(s.cpu_deficit_ratio), _pct(s.cpu_over_request_ratio),
                       _x(s.memory_alloc_ratio), _pct(s.oom_free_entity_days_ratio),
+                      "—" if s.oom_kills_per_1000_entity_days is None else f"{s.oom_kills_per_1000_entity_days:.1f}",
                       f"{s.changes_per_entity_day_mean:.2f}", f"{s.changes_per_entity_day_p99:.0f}")
     return table
 
@@ -103,19 +104,26 @@ def export_requests_file(trace: traces.Trace, result: replaying.Replay, path: Pa
     periods = np.arange(len(result.period_starts))
     entity_col: list[str] = []
     ts_parts, cpu_parts, mem_parts, lim_parts = [], [], [], []
+    kd = result.kill_decisions
     for row, name in enumerate(trace.entities):
         if last_period[row] < 0:
             continue
         k = periods[first_period[row]:last_period[row] + 1]
-        c, m = cpu[k, row], mem[k, row]
-        keep = np.ones(len(k), dtype=bool)
-        keep[1:] = (c[1:] != c[:-1]) | (m[1:] != m[:-1])
-        kk = k[keep]
-        entity_col.extend([name] * len(kk))
-        ts_parts.append(result.period_starts[kk])
-        cpu_parts.append(cpu[kk, row] / 1000.0)
-        mem_parts.append(mem[kk, row])
-        lim_parts.append(lim[kk, row] if lim is not None else np.full(len(kk), -1))
+        t, c, m = result.period_starts[k], cpu[k, row], mem[k, row]
+        li = lim[k, row] if lim is not None else np.full(len(k), -1)
+        if kd is not None and (at := kd.rows == row).any():  # resizes at OOM kills, after their period's
+            order = np.argsort(np.concatenate([t, kd.timestamps[at]]), kind="stable")
+            t = np.concatenate([t, kd.timestamps[at]])[order]
+            c = np.concatenate([c, kd.cpu_millicores[at]])[order]
+            m = np.concatenate([m, kd.memory_bytes[at]])[order]
+            li = np.concatenate([li, kd.memory_limit_bytes[at]])[order]
+        keep = np.ones(len(t), dtype=bool)
+        keep[1:] = (c[1:] != c[:-1]) | (m[1:] != m[:-1]) | (li[1:] != li[:-1])
+        entity_col.extend([name] * int(keep.sum()))
+        ts_parts.append(t[keep])
+        cpu_parts.append(c[keep] / 1000.0)
+        mem_parts.append(m[keep])
+        lim_parts.append(li[keep])
     limits = np.concatenate(lim_parts) if lim_parts else np.zeros(0, dtype=np.int64)
     table = pa.table({
         "entity": pa.array(entity_col, pa.string()),
