@@ -8,7 +8,7 @@ workloads chosen by stated rules (largest saving, riskiest, biggest usage).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -20,9 +20,11 @@ from rikugame.report import page, plots
 
 if TYPE_CHECKING:  # report renders plain data; the simulator's types are for the type checker only
     from rikugame.sim import replaying, scoring
+    from rikugame.sim.risk_curve import RiskPoint
     from rikugame.usage_trace import Trace
 
 GIB = 2**30
+MIB = 2**20
 DAY = 86400
 CPU_PRICE = 0.0316
 """USD per core-hour, as ``recommend``'s default (an m5.large split into vCPU and GiB)."""
@@ -251,13 +253,31 @@ def _table(outcomes: Mapping[str, _Outcome], fleets: Mapping[str, Fleet]) -> str
 
 
 def write_backtest_report(path: Path, trace: Trace, outcomes: Mapping[str, _Outcome], *, warmup_seconds: int,
-                          settings: Mapping[str, str]) -> int:
+                          settings: Mapping[str, str], risk_curve: Sequence[RiskPoint] | None = None) -> int:
     """Write the page to ``path`` (atomically); returns its size in bytes."""
-    return page.write(path, render_backtest(trace, outcomes, warmup_seconds=warmup_seconds, settings=settings))
+    return page.write(path, render_backtest(trace, outcomes, warmup_seconds=warmup_seconds, settings=settings,
+                                            risk_curve=risk_curve))
+
+
+def _risk_section(curve: Sequence[RiskPoint]) -> str:
+    """The memory risk knob: a table and a trade-off plot of its settings."""
+    rows = [[f"{p.cap_bytes / MIB:,.0f} MiB", f"{p.memory_alloc_ratio:.2f}×", f"{p.oom_free_entity_days_ratio:.2%}",
+             f"{p.oom_kills_per_1000_entity_days:,.1f}"] for p in curve]
+    table = page.text_table(["memoryHeadroomCapBytes", "memory allocated per usage", "OOM-free entity-days",
+                             "OOM kills per 1,000 entity-days"], rows)
+    points = {f"{p.cap_bytes / MIB:,.0f}Mi": (1 / p.memory_alloc_ratio, p.oom_free_entity_days_ratio)
+              for p in curve}
+    fig = page.figure(plots.tradeoff(points, xlabel="memory used of the request (Σusage / Σrequest)",
+                                     ylabel="OOM-free entity-days",
+                                     title="rikugame memory: one point per headroom cap").svg)
+    return (table + "<div class='figs'>" + fig + "</div><p class='note'>rikugame's one memory risk knob, "
+            "recommenderSettings.memoryHeadroomCapBytes (default 1 GiB): the bytes of headroom above the "
+            "time-of-day peak, at most the peak itself. Each setting is a full replay of the trace with "
+            "everything else unchanged.</p>")
 
 
 def render_backtest(trace: Trace, outcomes: Mapping[str, _Outcome], *, warmup_seconds: int,
-                    settings: Mapping[str, str]) -> str:
+                    settings: Mapping[str, str], risk_curve: Sequence[RiskPoint] | None = None) -> str:
     """The backtest page as HTML text."""
     names = list(outcomes)
     headline, _ = _names(names)
@@ -281,6 +301,8 @@ def render_backtest(trace: Trace, outcomes: Mapping[str, _Outcome], *, warmup_se
         title="CPU: used share of the request vs contention").svg))
     sections.append(("Cost against safety", "<div class='figs'>" + "".join(figs) + "</div>"
                      "<p class='note'>Up is safer, right wastes less: the better corner is the upper right.</p>"))
+    if risk_curve:
+        sections.append(("Memory risk knob", _risk_section(risk_curve)))
 
     parts = []
     first = next(iter(outcomes.values())).replay
