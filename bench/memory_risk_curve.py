@@ -2,7 +2,7 @@
 """The curve of rikugame's memory risk knob: memory allocated against OOM-free entity-days.
 
 Usage: .venv/bin/python bench/memory_risk_curve.py [--data ../shared/data/bitbrains_rnd] [--oom-feedback]
-       [--max-entities N] [--cap-mib 0 --cap-mib 256 …]
+       [--max-entities N] [--cap-mib 0 --cap-mib 256 …] [--memory-decrease-hours 12]
 
 The knob is ``recommenderSettings.memoryHeadroomCapBytes`` (default 1 GiB): the bytes of headroom above the
 time-of-day peak. Every point is a replay of the trace through the backtest's own ``VerticalTuning`` with
@@ -34,6 +34,8 @@ def main() -> None:
     parser.add_argument("--oom-feedback", action="store_true", help="react to kills (as the operator does)")
     parser.add_argument("--cap-mib", type=float, action="append", default=None,
                         help="settings to sweep, MiB (repeatable; default 0 … 2048)")
+    parser.add_argument("--memory-decrease-hours", type=float, default=None,
+                        help="least time between memory decreases (default: rikugame's preset, 24 h)")
     parser.add_argument("--alloc", type=float, action="append", default=None,
                         help="allocations to read the curve at (default 6.37)")
     parser.add_argument("--oom-free", type=float, action="append", default=None,
@@ -46,9 +48,14 @@ def main() -> None:
           f"{'on (reacting at the kill)' if args.oom_feedback else 'off'}")
     print(f"{'memoryHeadroomCapBytes':>24s} {'mem alloc':>10s} {'OOM-free days':>14s} {'kills/1k days':>14s}")
 
+    spec = profiles.backtest_spec("rikugame")
+    if args.memory_decrease_hours is not None:
+        spec = profiles.backtest_spec("rikugame", {"bounds": profiles.WIDE_BOUNDS, "vertical": {
+            "memoryScaleDownIntervalSeconds": int(args.memory_decrease_hours * 3600)}})
+        print(f"memory decreases at most every {args.memory_decrease_hours:g} h")
     points: list[risk_curve.RiskPoint] = []
     for cap in caps:
-        p = risk_curve.memory_risk_curve(trace, profiles.backtest_spec("rikugame"), caps_bytes=[cap],
+        p = risk_curve.memory_risk_curve(trace, spec, caps_bytes=[cap],
                                          oom_feedback=args.oom_feedback)[0]
         points.append(p)
         print(f"{cap / MIB:>20,.0f} MiB {p.memory_alloc_ratio:>9.3f}x {p.oom_free_entity_days_ratio:>14.2%} "
