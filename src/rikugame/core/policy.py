@@ -42,6 +42,17 @@ class ResourceMode(enum.StrEnum):
     OFF = "Off"
 
 
+class RollingRestart(enum.StrEnum):
+    """When pods that cannot be resized in place may be replaced by a rolling restart instead."""
+
+    NEVER = "Never"
+    """Never: the refusal is reported and the pods keep their resources."""
+    IF_REPLICATED = "IfReplicated"
+    """Only when the workload has at least two ready pods (one pod at a time stays serving). The default."""
+    ALWAYS = "Always"
+    """Also a single-pod workload (a short outage while its pod is replaced)."""
+
+
 class LimitPolicy(enum.StrEnum):
     """How limits follow requests."""
 
@@ -167,6 +178,11 @@ class VerticalGuardrails(_Model):
     oom_min_bump: MemoryQuantity = Field("100Mi", description="… and to at least peak + this.")
     stale_after_seconds: int = Field(1800, ge=60,
                                      description="Without a sample this recent, nothing shrinks.")
+    rolling_restart: RollingRestart = Field(
+        RollingRestart.IF_REPLICATED,
+        description="Where a pod cannot be resized in place (a RestartContainer resize policy, or the API "
+                    "refuses the resize): Never, IfReplicated (at least 2 ready pods) or Always, a rolling "
+                    "restart whose new pods get the decided resources from the webhook.")
 
     @property
     def oom_min_bump_bytes(self) -> int:

@@ -112,7 +112,8 @@ def restarted(tuning: VerticalTuning, spec: TunerSpec, settings: dict[str, Any])
 
 def replay(trace: Trace, spec: TunerSpec, *, recompute_seconds: int = 3600,
            recommender_settings: dict[str, Any] | None = None, oom_feedback: bool = False,
-           restart_every_seconds: int | None = None, progress: ProgressCallback | None = None) -> Replay:
+           restart_every_seconds: int | None = None, progress: ProgressCallback | None = None,
+           initial_requests: tuple[IntArray, IntArray] | None = None) -> Replay:
     """Replay ``trace`` with ``spec`` (its recommender and guardrails) and return the applied requests.
 
     Memory samples above the limit are counted as OOM exposures. With ``oom_feedback`` they are also
@@ -120,7 +121,9 @@ def replay(trace: Trace, spec: TunerSpec, *, recompute_seconds: int = 3600,
     decided and applied at once (the OOM bump), so later samples of the period meet the new limit.
     Off by default: 5-minute averages say a kill was likely, not that it happened. With
     ``restart_every_seconds`` the tuning is saved to JSON and rebuilt from it at every multiple of that
-    duration (Unix time), as an operator restart would; the result must not change.
+    duration (Unix time), as an operator restart would; the result must not change. ``initial_requests``:
+    (CPU millicores, memory bytes) per entity the containers request before the first decision (default:
+    none, so the first decision is not step-limited), as an operator finds a running workload.
     """
     if recompute_seconds <= 0:
         raise ValueError("recompute period must be positive")
@@ -133,6 +136,8 @@ def replay(trace: Trace, spec: TunerSpec, *, recompute_seconds: int = 3600,
     order = np.argsort(period, kind="stable")
     cuts = np.searchsorted(period[order], np.arange(periods + 1))
     tuning = VerticalTuning(rows, spec, settings)
+    if initial_requests is not None:
+        tuning.set_current(*initial_requests)
     cpu_req = np.zeros((periods, rows), dtype=np.int64)
     mem_req = np.zeros((periods, rows), dtype=np.int64)
     mem_lim = np.zeros((periods, rows), dtype=np.int64)
