@@ -25,9 +25,9 @@ base + max(``memory_headroom_fraction`` × base, min(``memory_headroom_cap_bytes
 headroom rather than a percentage, because the spikes that cause OOM kills are additive (a job loads its
 data) rather than proportional to the container's size — small containers get room that costs little in
 absolute terms and big ones are not padded by a large percentage. ``memory_headroom_cap_bytes`` is the
-documented risk knob (README, "Memory risk knob"): smaller is cheaper with more OOM-exposed days. The
+documented risk knob (its curve: docs/memory.md): smaller is cheaper with more OOM-exposed days. The
 time-of-day rule follows issue 13's measurement on the shared Bitbrains trace; the constants screened on
-that trace are listed in the README.
+that trace are listed in docs/memory.md.
 """
 
 from __future__ import annotations
