@@ -273,3 +273,35 @@ async def test_pods_that_cannot_resize_in_place_are_replaced_by_one_rolling_rest
     finally:
         await hook.cleanup()
         await AdmissionregistrationV1Api(kube_api).delete_mutating_webhook_configuration(f"rikugame-{namespace}")
+
+
+async def test_an_infeasible_resize_is_reported_in_the_status_and_not_asked_again(
+        e2e_cluster: Cluster, kube_api: ApiClient, namespace: str, crds: Path) -> None:
+    core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
+    await apps.create_namespaced_deployment(namespace, oversized_deployment("big"))
+    pod = await running_pod(core, namespace, "big")
+    # From now on the kwok stage pod-resize-infeasible answers this pod's resizes as a full node would.
+    await core.patch_namespaced_pod(pod.metadata.name, namespace,
+                                    {"metadata": {"annotations": {"rikugame.test/resize-infeasible": "yes"}}})
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS,
+                                                 tuner_manifest("big", "big", "Auto"))
+    reconciler = Reconciler(KubeAccess(kube_api), _settings(namespace))
+
+    async def infeasible(report: CycleReport) -> bool:
+        tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "big")
+        resizes = (tuner.get("status") or {}).get("resizes") or []
+        return bool(resizes) and resizes[0]["state"] == "Infeasible"
+
+    await cycle_until(reconciler, infeasible, "the resize to be reported Infeasible")
+    tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "big")
+    entry = tuner["status"]["resizes"][0]
+    assert entry["pod"] == pod.metadata.name and "capacity" in entry["message"]
+    assert entry["generation"] > pod.metadata.generation
+    current = await core.read_namespaced_pod(pod.metadata.name, namespace)
+    assert current.spec.containers[0].resources.requests["cpu"] == "350m", "asked for"
+    assert current.status.container_statuses[0].resources.requests["cpu"] == "500m", "not applied"
+    for _ in range(3):
+        report = await reconciler.cycle()
+        assert report.resized_pods == 0, "an Infeasible size is not asked again while the wanted size holds"
+    events = (await core.list_namespaced_event(namespace, field_selector="involvedObject.name=big")).items
+    assert "ResizeInfeasible" in {e.reason for e in events}
