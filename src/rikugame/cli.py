@@ -144,6 +144,10 @@ def backtest(
     = None,
     max_entities: Annotated[int | None, typer.Option(
         "--max-entities", metavar="N", help="Use only the first N entities.")] = None,
+    memory_risk_curve: Annotated[bool | None, typer.Option(
+        "--memory-risk-curve/--no-memory-risk-curve",
+        help="Also sweep rikugame's memory risk knob (memoryHeadroomCapBytes, 0 to 2 GiB) and show memory "
+             "allocated against OOM-free entity-days for each setting (one replay per setting).")] = None,
     traffic: Annotated[Path | None, typer.Option(
         "--traffic", metavar="FILE", help="Request-rate trace: run the horizontal (HPA) scenario instead.")]
     = None,
@@ -177,7 +181,8 @@ def backtest(
                              ("--export-requests", export_requests, "not used with --traffic (see --export-hpa)"),
                              ("--policy", policy, "not used with --traffic"),
                              ("--oom-feedback", oom_feedback, "not used with --traffic"),
-                             ("--max-entities", max_entities, "not used with --traffic"))
+                             ("--max-entities", max_entities, "not used with --traffic"),
+                             ("--memory-risk-curve", memory_risk_curve, "not used with --traffic"))
             for flag, value, reason in vertical_only:
                 if value is not None:
                     refuse(flag, reason)
@@ -195,7 +200,8 @@ def backtest(
         backtest_command.run_backtest(
             data=data, recommenders=recommender or [], recompute=recompute or "1h", warmup=warmup or "24h",
             export_requests=export_requests, fmt=fmt, output=output, report=report, policy=policy,
-            oom_feedback=bool(oom_feedback), max_entities=max_entities, restart_every=restart_every)
+            oom_feedback=bool(oom_feedback), max_entities=max_entities, restart_every=restart_every,
+            memory_risk_curve=bool(memory_risk_curve))
     except RikugameError as exc:
         raise fail(str(exc)) from exc
 
