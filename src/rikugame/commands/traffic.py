@@ -41,6 +41,7 @@ from rikugame.files.values import measurement
 from rikugame.report import machine, page, plots
 from rikugame.report import traffic as traffic_report
 from rikugame.report.traffic import SettingsChange
+from rikugame.sim.loadscale import SCALE_MODES, ScaleMode
 from rikugame.sim.service import ServiceModel, TrafficTrace, simulate
 from rikugame.sim.traffic import CoreDriver, Scores, oracle_scores, score
 
@@ -107,11 +108,11 @@ WeekData = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """Per minute of the week: timestamps, replicas, load (pods at 100 % of the request), minReplicas floor."""
 
 
-def _run_one(job: tuple[str, float, TrafficTrace, int | None, Week | None]
+def _run_one(job: tuple[str, float, TrafficTrace, int | None, Week | None, ScaleMode]
              ) -> tuple[Scores, list[tuple[int, int, int, int]], list[int], WeekData | None]:
-    name, scale, trace, restart_every, week = job
+    name, scale, trace, restart_every, week, scale_mode = job
     policy = POLICIES[name]
-    model = ServiceModel(load_scale=scale,
+    model = ServiceModel(load_scale=scale, scale_mode=scale_mode,
                          decide_interval_seconds=DECIDE_INTERVAL_SECONDS.get(policy.recommender, 60))
     driver = CoreDriver(name, policy, model, restart_every_seconds=restart_every)
     run = simulate(trace, driver, model)
@@ -171,9 +172,10 @@ class Evaluation:
 
 def evaluate(trace: TrafficTrace, scales: list[float], names: list[str], workers: int | None = None,
              restart_every_seconds: int | None = None, week: Week | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Evaluation:
+             progress: Callable[[int, int], None] | None = None, scale_mode: ScaleMode = "aggregate"
+             ) -> Evaluation:
     """Every policy at every scale (in a process pool), then the oracle; ``progress(done, total)``."""
-    jobs = [(name, scale, trace, restart_every_seconds, week) for scale in scales for name in names]
+    jobs = [(name, scale, trace, restart_every_seconds, week, scale_mode) for scale in scales for name in names]
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     total = len(jobs) + len(scales)
     results: list[tuple[Scores, list[tuple[int, int, int, int]], list[int], WeekData | None] | None]
@@ -194,7 +196,7 @@ def evaluate(trace: TrafficTrace, scales: list[float], names: list[str], workers
             if progress is not None:
                 progress(done, total)
     out = Evaluation({s: {} for s in scales}, {}, {})
-    for (name, scale, _, _, _), result in zip(jobs, results, strict=True):
+    for (name, scale, *_), result in zip(jobs, results, strict=True):
         assert result is not None
         sc, ch, sz, wk = result
         out.scores[scale][name] = sc
@@ -203,7 +205,7 @@ def evaluate(trace: TrafficTrace, scales: list[float], names: list[str], workers
         if wk is not None:
             out.weeks[(name, scale)] = wk
     for scale in scales:
-        out.scores[scale]["oracle"] = oracle_scores(trace, ServiceModel(load_scale=scale))
+        out.scores[scale]["oracle"] = oracle_scores(trace, ServiceModel(load_scale=scale, scale_mode=scale_mode))
         done += 1
         if progress is not None:
             progress(done, total)
@@ -211,9 +213,13 @@ def evaluate(trace: TrafficTrace, scales: list[float], names: list[str], workers
 
 
 def run(*, traffic: Path, load_scales: list[float], fmt: str, output: Path | None, report: Path | None,
-        export_hpa: Path | None, recommenders: list[str], restart_every: str | None = None) -> None:
+        export_hpa: Path | None, recommenders: list[str], restart_every: str | None = None,
+        scale_mode: str = "aggregate") -> None:
     """The CLI entry (see module docstring). ``report`` is the deprecated ``--report`` (HTML besides ``fmt``)."""
     options.check_format(fmt)
+    if scale_mode not in SCALE_MODES:
+        raise InputError(f"--scale-mode: unknown mode {scale_mode!r}; choose from {', '.join(SCALE_MODES)}")
+    mode: ScaleMode = "copy" if scale_mode == "copy" else "aggregate"
     restart_seconds = options.duration("--restart-every", restart_every) if restart_every is not None else None
     scales = list(load_scales) or DEFAULT_SCALES
     if any(not np.isfinite(s) or s <= 0 for s in scales):
@@ -229,7 +235,7 @@ def run(*, traffic: Path, load_scales: list[float], fmt: str, output: Path | Non
         options.deprecated_report()
     trace = read_traffic(traffic)
     check_scorable(trace, ServiceModel().warmup_seconds)
-    model = ServiceModel()
+    model = ServiceModel(scale_mode=mode)
     wants_page = fmt == "html" or report is not None
     week, week_rule = busiest_week(trace, model.warmup_seconds) if wants_page else (None, "")
     err = Console(stderr=True)
@@ -242,7 +248,8 @@ def run(*, traffic: Path, load_scales: list[float], fmt: str, output: Path | Non
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = evaluate(trace, scales, names, restart_every_seconds=restart_seconds, week=week, progress=advance)
+        result = evaluate(trace, scales, names, restart_every_seconds=restart_seconds, week=week, progress=advance,
+                          scale_mode=mode)
     if export_hpa is not None:
         write_hpa_changes(export_hpa, result.changes)
         options.say_wrote(export_hpa, f"{sum(len(c) for c in result.changes.values()):,} HPA settings rows")
