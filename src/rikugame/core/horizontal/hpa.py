@@ -56,6 +56,9 @@ class ScalingRules:
     select_policy: SelectPolicy = SelectPolicy.MAX
 
 
+HPA_TOLERANCE = 0.1
+"""The controller's tolerance (``--horizontal-pod-autoscaler-tolerance``, default 0.1): no rescale while
+|utilization / target − 1| ≤ 0.1 (replica_calculator.go)."""
 DEFAULT_SCALE_UP = ScalingRules(
     policies=(ScalingPolicy(PolicyType.PODS, 4, 15), ScalingPolicy(PolicyType.PERCENT, 100, 15)),
     stabilization_window_seconds=0)

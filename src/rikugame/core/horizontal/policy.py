@@ -91,6 +91,11 @@ class HorizontalPolicy(_Model):
     overload_budget_ratio: float = Field(0.02, gt=0.0, lt=0.5,
                                          description="Fraction of minutes rikugame accepts above the "
                                                      "request when it sizes its replica floor.")
+    max_writes_per_hour: float | None = Field(
+        2.0, gt=0.0, le=3600.0,
+        description="HPA write budget: changes rikugame makes to the HPA, per hour on average (a token bucket "
+                    "holding at most max(1, this) writes; null = unlimited). Raising minReplicas or lowering "
+                    "the target may spend the last token; other changes wait for a spare one.")
     behavior: BehaviorSpec | None = Field(None, description="HPA behaviour to set (unset: the "
                                                             "recommender's own).")
 
