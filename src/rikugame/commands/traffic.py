@@ -14,6 +14,8 @@ multiple of DURATION of simulated time; the JSON then has ``checkpointBytes.<pol
 from __future__ import annotations
 
 import io
+import json
+import math
 import os
 import sys
 import time
@@ -32,6 +34,7 @@ from rich.table import Table
 
 from rikugame.commands import options
 from rikugame.core.horizontal import HorizontalPolicy
+from rikugame.core.horizontal.hpa import Behavior, ScalingRules
 from rikugame.errors import InputError
 from rikugame.files.cells import CellLocator
 from rikugame.files.outputs import check_output
@@ -46,7 +49,7 @@ from rikugame.sim.service import ServiceModel, TrafficTrace, simulate
 from rikugame.sim.traffic import CoreDriver, Scores, oracle_scores, score
 
 DEFAULT_SCALES = [1000.0, 100.0]
-Changes = dict[tuple[str, float], list[tuple[int, int, int, int]]]
+Changes = dict[tuple[str, float], list[tuple[int, int, int, int, str]]]
 CheckpointSizes = dict[tuple[str, float], list[int]]
 _WIDE = {"min_target_utilization_percent": 1, "max_target_utilization_percent": 100,
          "max_target_increase_percent": 100, "min_replicas_floor": 1, "min_replicas_cap": 1000,
@@ -74,6 +77,37 @@ POLICIES: dict[str, HorizontalPolicy] = {
 """The scenario's policies: name → the HorizontalPolicy that ``decide_horizontal`` runs with."""
 DECIDE_INTERVAL_SECONDS = {"static": 3600}
 """How often the simulated operator calls decide (default every minute; static never changes)."""
+
+
+def behavior_json(behavior: Behavior) -> str:
+    """The HPA ``spec.behavior`` as compact JSON, as autoscaling/v2 spells it (a window left to the
+    controller's default is omitted)."""
+    def rules(r: ScalingRules) -> dict[str, Any]:
+        out: dict[str, Any] = {"selectPolicy": r.select_policy.value,
+                               "policies": [{"type": p.type.value, "value": p.value, "periodSeconds": p.period_seconds}
+                                            for p in r.policies]}
+        if r.stabilization_window_seconds is not None:
+            out["stabilizationWindowSeconds"] = r.stabilization_window_seconds
+        return out
+    return json.dumps({"scaleUp": rules(behavior.scale_up), "scaleDown": rules(behavior.scale_down)},
+                      separators=(",", ":"))
+
+
+def budget_policies(budgets: list[str]) -> dict[str, HorizontalPolicy]:
+    """``--write-budget`` values (writes per hour, or ``unlimited``) → extra ``rikugame@…`` rows."""
+    out: dict[str, HorizontalPolicy] = {}
+    for text in budgets:
+        if text.strip().lower() in {"unlimited", "none", "inf"}:
+            out["rikugame@unlimited"] = POLICIES["rikugame"].model_copy(update={"max_writes_per_hour": None})
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and 0 < value <= 3600):
+            raise InputError(f"--write-budget: expected writes per hour in (0, 3600] or 'unlimited', got {text!r}")
+        out[f"rikugame@{value:g}/h"] = POLICIES["rikugame"].model_copy(update={"max_writes_per_hour": value})
+    return out
 
 
 def read_traffic(path: Path) -> TrafficTrace:
@@ -112,15 +146,14 @@ WeekData = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """Per minute of the week: timestamps, replicas, load (pods at 100 % of the request), minReplicas floor."""
 
 
-def _run_one(job: tuple[str, float, TrafficTrace, int | None, Week | None, ScaleMode]
-             ) -> tuple[Scores, list[tuple[int, int, int, int]], list[int], WeekData | None]:
-    name, scale, trace, restart_every, week, scale_mode = job
-    policy = POLICIES[name]
+def _run_one(job: tuple[str, float, TrafficTrace, int | None, Week | None, ScaleMode, HorizontalPolicy]
+             ) -> tuple[Scores, list[tuple[int, int, int, int, str]], list[int], WeekData | None]:
+    name, scale, trace, restart_every, week, scale_mode, policy = job
     model = ServiceModel(load_scale=scale, scale_mode=scale_mode,
                          decide_interval_seconds=DECIDE_INTERVAL_SECONDS.get(policy.recommender, 60))
     driver = CoreDriver(name, policy, model, restart_every_seconds=restart_every)
     run = simulate(trace, driver, model)
-    changes = [(t, s.target_utilization_percent, s.min_replicas, s.max_replicas)
+    changes = [(t, s.target_utilization_percent, s.min_replicas, s.max_replicas, behavior_json(s.behavior))
                for t, s in run.settings_changes]
     week_data: WeekData | None = None
     if week is not None:
@@ -176,13 +209,16 @@ class Evaluation:
 
 def evaluate(trace: TrafficTrace, scales: list[float], names: list[str], workers: int | None = None,
              restart_every_seconds: int | None = None, week: Week | None = None,
-             progress: Callable[[int, int], None] | None = None, scale_mode: ScaleMode = "aggregate"
-             ) -> Evaluation:
-    """Every policy at every scale (in a process pool), then the oracle; ``progress(done, total)``."""
-    jobs = [(name, scale, trace, restart_every_seconds, week, scale_mode) for scale in scales for name in names]
+             progress: Callable[[int, int], None] | None = None, scale_mode: ScaleMode = "aggregate",
+             policies: dict[str, HorizontalPolicy] | None = None) -> Evaluation:
+    """Every policy at every scale (in a process pool), then the oracle; ``progress(done, total)``.
+    ``policies`` maps extra row names (e.g. write-budget variants) to their policies."""
+    table = {**POLICIES, **(policies or {})}
+    jobs = [(name, scale, trace, restart_every_seconds, week, scale_mode, table[name])
+            for scale in scales for name in names]
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     total = len(jobs) + len(scales)
-    results: list[tuple[Scores, list[tuple[int, int, int, int]], list[int], WeekData | None] | None]
+    results: list[tuple[Scores, list[tuple[int, int, int, int, str]], list[int], WeekData | None] | None]
     results = [None] * len(jobs)
     done = 0
     if workers > 1 and len(jobs) > 1:
@@ -218,7 +254,7 @@ def evaluate(trace: TrafficTrace, scales: list[float], names: list[str], workers
 
 def run(*, traffic: Path, load_scales: list[float], fmt: str, output: Path | None, report: Path | None,
         export_hpa: Path | None, recommenders: list[str], restart_every: str | None = None,
-        scale_mode: str = "aggregate") -> None:
+        scale_mode: str = "aggregate", write_budgets: list[str] | None = None) -> None:
     """The CLI entry (see module docstring). ``report`` is the deprecated ``--report`` (HTML besides ``fmt``)."""
     options.check_format(fmt)
     if scale_mode not in SCALE_MODES:
@@ -230,6 +266,8 @@ def run(*, traffic: Path, load_scales: list[float], fmt: str, output: Path | Non
         bad = next(s for s in scales if not np.isfinite(s) or s <= 0)
         raise InputError(f"--load-scale: must be a positive number, got {bad:g}")
     names = select_policies(recommenders)
+    extra = budget_policies(write_budgets or [])
+    names += list(extra)
     if export_hpa is not None:
         check_output(export_hpa, "--export-hpa")
     if output is not None:
@@ -253,7 +291,7 @@ def run(*, traffic: Path, load_scales: list[float], fmt: str, output: Path | Non
             bar.update(task, completed=done, total=total)
 
         result = evaluate(trace, scales, names, restart_every_seconds=restart_seconds, week=week, progress=advance,
-                          scale_mode=mode)
+                          scale_mode=mode, policies=extra)
     if export_hpa is not None:
         write_hpa_changes(export_hpa, result.changes)
         options.say_wrote(export_hpa, f"{sum(len(c) for c in result.changes.values()):,} HPA settings rows")
@@ -285,7 +323,7 @@ def _page_data(trace: TrafficTrace, result: Evaluation, model: ServiceModel
     for scale, rows in result.scores.items():
         weeks[scale] = [plots.WeekSeries(name, *result.weeks[(name, scale)]) for name in rows
                         if (name, scale) in result.weeks]
-        changes[scale] = {name: [SettingsChange(*c) for c in result.changes[(name, scale)]] for name in rows
+        changes[scale] = {name: [SettingsChange(*c[:4]) for c in result.changes[(name, scale)]] for name in rows
                           if (name, scale) in result.changes}
     return weeks, changes
 
@@ -354,12 +392,12 @@ def table_text(scores: dict[float, dict[str, Scores]], trace: TrafficTrace, size
     for scale, rows in scores.items():
         table = Table(title=f"{Path(trace.source).name or 'traffic'} × {scale:g} (days 7+ scored)")
         for col in ("policy", "replica-hours", "overload min", "severe min", "scaling events/day",
-                    "peak replicas", "mean util"):
+                    "peak replicas", "mean util", "HPA writes/h"):
             table.add_column(col, justify="left" if col == "policy" else "right")
         for name, s in rows.items():
             table.add_row(name, f"{s.replica_hours:,.0f}", f"{s.overload_minutes:,}", f"{s.severe_minutes:,}",
                           f"{s.scaling_events_per_day:.1f}", str(s.peak_replicas),
-                          f"{s.mean_utilization:.1%}")
+                          f"{s.mean_utilization:.1%}", f"{s.writes_per_hour:.2f}")
         console.print(table)
     if sizes is not None:
         table = Table(title="checkpoint bytes per workload (JSON)")
@@ -381,6 +419,7 @@ def write_hpa_changes(path: Path, changes: Changes) -> None:
         "target_utilization_percent": pa.array([r[3] for r in rows], pa.int32()),
         "min_replicas": pa.array([r[4] for r in rows], pa.int32()),
         "max_replicas": pa.array([r[5] for r in rows], pa.int32()),
+        "behavior": pa.array([r[6] for r in rows], pa.string()),
         "load_scale": pa.array([r[1] for r in rows], pa.float64()),
     })
     try:

@@ -85,6 +85,11 @@ class Scores:
     settings_changes: int
     scored_minutes: int
 
+    @property
+    def writes_per_hour(self) -> float:
+        """HPA settings changes per scored hour (the write budget's unit)."""
+        return self.settings_changes / (self.scored_minutes / 60) if self.scored_minutes else 0.0
+
     def as_dict(self) -> dict[str, float | int | str]:
         return {
             "replica_hours": round(self.replica_hours, 1),
@@ -94,6 +99,7 @@ class Scores:
             "peak_replicas": self.peak_replicas,
             "mean_utilization": round(self.mean_utilization, 4),
             "hpa_settings_changes": self.settings_changes,
+            "hpa_writes_per_hour": round(self.writes_per_hour, 3),
             "scored_minutes": self.scored_minutes,
         }
 

@@ -192,5 +192,5 @@ class ForecastErrors:
                    moves=f.array("moves", np.float64, length=2) if "moves" in f.data else np.zeros(2))
 
 
-__all__ = ["ERROR_HALF_LIFE_SECONDS", "ERROR_LAYOUT", "LAST_MINUTE", "LEVELS", "LONGEST_WINDOW_MINUTES", "WINDOWS_MINUTES",
-           "ForecastErrors", "combine", "level", "window_sums"]
+__all__ = ["ERROR_HALF_LIFE_SECONDS", "ERROR_LAYOUT", "LAST_MINUTE", "LEVELS", "LONGEST_WINDOW_MINUTES",
+           "WINDOWS_MINUTES", "ForecastErrors", "combine", "level", "window_sums"]
