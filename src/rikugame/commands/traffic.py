@@ -57,7 +57,7 @@ _WIDE = {"min_target_utilization_percent": 1, "max_target_utilization_percent": 
 
 _RIKUGAME: dict[str, Any] = {
     "min_replicas": 2, "min_replicas_floor": 2, "min_replicas_cap": 1000, "max_replicas": 1000,
-    "max_replicas_cap": 1000, "max_target_utilization_percent": 90, "min_target_utilization_percent": 50,
+    "max_replicas_cap": 1000, "max_target_utilization_percent": 100, "min_target_utilization_percent": 50,
     "target_update_interval_seconds": 0, "max_target_increase_percent": 100}
 """The scenario's rikugame rows: wide replica ranges, targets 50–90 %, the target free to move each minute
 (the write budget, not a daily interval, limits how often the HPA is rewritten)."""
@@ -71,7 +71,7 @@ POLICIES: dict[str, HorizontalPolicy] = {
     "static-90": HorizontalPolicy(recommender="static", target_utilization_percent=90, min_replicas=2,
                                   **_WIDE),
     "tortoise": HorizontalPolicy(recommender="tortoise"),
-    "rikugame": HorizontalPolicy(recommender="rikugame", overload_budget_ratio=0.02, **_RIKUGAME),
+    "rikugame": HorizontalPolicy(recommender="rikugame", overload_budget_ratio=0.01, **_RIKUGAME),
     "rikugame-strict": HorizontalPolicy(recommender="rikugame", overload_budget_ratio=0.0003, **_RIKUGAME),
 }
 """The scenario's policies: name → the HorizontalPolicy that ``decide_horizontal`` runs with."""
@@ -88,6 +88,8 @@ def behavior_json(behavior: Behavior) -> str:
                                             for p in r.policies]}
         if r.stabilization_window_seconds is not None:
             out["stabilizationWindowSeconds"] = r.stabilization_window_seconds
+        if r.tolerance is not None:
+            out["tolerance"] = r.tolerance
         return out
     return json.dumps({"scaleUp": rules(behavior.scale_up), "scaleDown": rules(behavior.scale_down)},
                       separators=(",", ":"))

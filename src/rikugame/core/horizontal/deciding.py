@@ -246,9 +246,12 @@ class HorizontalTuning:
 
 
 def _rules_to_dict(rules: ScalingRules) -> dict[str, Any]:
-    return {"policies": [[p.type.value, p.value, p.period_seconds] for p in rules.policies],
-            "stabilizationWindowSeconds": rules.stabilization_window_seconds,
-            "selectPolicy": rules.select_policy.value}
+    out: dict[str, Any] = {"policies": [[p.type.value, p.value, p.period_seconds] for p in rules.policies],
+           "stabilizationWindowSeconds": rules.stabilization_window_seconds,
+           "selectPolicy": rules.select_policy.value}
+    if rules.tolerance is not None:
+        out["tolerance"] = rules.tolerance
+    return out
 
 
 def _settings_to_dict(s: HPASettings) -> dict[str, Any]:
@@ -272,7 +275,8 @@ def _rules_from_dict(f: Fields) -> ScalingRules:
         select = SelectPolicy(f.text("selectPolicy"))
     except ValueError as exc:
         raise ValueError(f"{f.path}.selectPolicy: {exc}") from exc
-    return ScalingRules(tuple(policies), f.optional_integer("stabilizationWindowSeconds"), select)
+    tolerance = f.number("tolerance") if f.data.get("tolerance") is not None else None
+    return ScalingRules(tuple(policies), f.optional_integer("stabilizationWindowSeconds"), select, tolerance)
 
 
 def _settings_from_dict(f: Fields) -> HPASettings:
