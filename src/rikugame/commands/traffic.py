@@ -390,7 +390,7 @@ def to_json(trace: TrafficTrace, scores: dict[float, dict[str, Scores]], model: 
 
 def table_text(scores: dict[float, dict[str, Scores]], trace: TrafficTrace, sizes: CheckpointSizes | None) -> str:
     """The rich tables (one per load scale, then the checkpoint sizes when the run restarted) as text."""
-    console = Console(file=io.StringIO(), width=120, record=True, force_terminal=False)
+    console = Console(file=io.StringIO(), width=140, record=True, force_terminal=False)
     for scale, rows in scores.items():
         table = Table(title=f"{Path(trace.source).name or 'traffic'} × {scale:g} (days 7+ scored)")
         for col in ("policy", "replica-hours", "overload min", "severe min", "scaling events/day",

@@ -26,7 +26,7 @@ def _history(level_cores: float, days: int = 8, seed: int = 7) -> HorizontalHist
 
 def test_fitted_margin_meets_the_budget_in_sample() -> None:
     h = _history(8.0)
-    weights, z = rk.fit(h, 0.02)
+    weights, z, *_ = rk.fit(h, 0.02)
     usage = _totals(8.0)
     lv = np.array([_level(usage[i - 60:i], weights) for i in range(60, len(usage))])
     exceed = float(np.mean(usage[60:] > lv + z * np.sqrt(lv)))
@@ -37,7 +37,7 @@ def test_fitted_margin_meets_the_budget_in_sample() -> None:
 def test_a_larger_budget_gives_a_lower_floor_and_more_load_a_higher_one() -> None:
     now = T0 + 8 * 86400
     policy = HorizontalPolicy(recommender="rikugame", min_replicas_floor=1, min_replicas_cap=1000,
-                              max_replicas=1000, max_replicas_cap=1000)
+                              max_replicas=1000, max_replicas_cap=1000, max_writes_per_hour=None)
 
     def floor(level: float, budget: float) -> int:
         h = _history(level)
@@ -66,7 +66,7 @@ def test_last_total_usage_keeps_the_last_hour_oldest_first() -> None:
 def test_the_floor_rises_at_once_and_falls_only_past_the_hysteresis() -> None:
     now = T0 + 8 * 86400
     policy = HorizontalPolicy(recommender="rikugame", min_replicas_floor=1, min_replicas_cap=1000,
-                              max_replicas=1000, max_replicas_cap=1000)
+                              max_replicas=1000, max_replicas_cap=1000, max_writes_per_hour=None)
     h = _history(8.0)
 
     def floor(current: int) -> int:
@@ -75,8 +75,12 @@ def test_the_floor_rises_at_once_and_falls_only_past_the_hysteresis() -> None:
         assert d.settings.behavior.scale_down.stabilization_window_seconds == rk.SCALE_DOWN_WINDOW_SECONDS
         return d.settings.min_replicas
 
+    weights, z, sd, *_ = rk.fit(h, policy.overload_budget_ratio)
+    lv = _level(h.last_total_usage(60), weights)
+    wanted = lv + z * np.sqrt(lv)
+    band = int(np.ceil(wanted + rk.DOWN_DEADBAND_SD * sd * np.sqrt(lv) - 1e-9))
     forecast = floor(1)  # from below: raised to the forecast at once
+    assert forecast == int(np.ceil(wanted - 1e-9))
     assert floor(forecast) == forecast
-    assert floor(forecast + 1) == forecast + 1  # one pod above: within the hysteresis, kept
-    assert floor(forecast + 10) < forecast + 10  # far above: lowered
-    assert floor(forecast + 10) >= forecast
+    assert floor(band) == band  # inside the hysteresis (a fraction of the error's sd above the forecast): kept
+    assert floor(forecast + 10) == band  # far above: lowered to the top of the hysteresis, not below

@@ -56,8 +56,14 @@ def test_cli_runs_every_policy_and_exports(nasa_slice: Path, tmp_path: Path) -> 
                                       "max_replicas"]
     rows = table.to_pylist()
     assert {r["policy"] for r in rows} == set(traffic_command.POLICIES)
-    # rikugame did move minReplicas.
-    assert any(r["policy"] == "rikugame" and r["min_replicas"] != 2 for r in rows)
+    # rikugame did move the target (the write budget keeps it off a minReplicas floor at this scale), and every
+    # row carries the behaviour it set as JSON: its own 0 s scale-down window and tolerances.
+    assert any(r["policy"] == "rikugame" and r["target_utilization_percent"] != 70 for r in rows)
+    behavior = json.loads([r for r in rows if r["policy"] == "rikugame"][-1]["behavior"])
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 0
+    assert behavior["scaleUp"]["tolerance"] == 0.0 and 0 < behavior["scaleDown"]["tolerance"] <= 0.1
+    assert all(json.loads(r["behavior"])["scaleUp"]["policies"] for r in rows)
+    assert 0 < policies["rikugame"]["hpaWritesPerHour"] <= 2
     html = report.read_text()
     assert "<svg" in html and "rikugame" in html
 
@@ -71,9 +77,10 @@ def test_cli_rejects_bad_input(tmp_path: Path) -> None:
 
 
 def test_static_65_reproduces_the_reference() -> None:
-    """Issue 5's yardstick: static 65 %, min 3 at ×1000 = 18,756 replica-hours, 842 overload minutes."""
+    """Issue 5's yardstick: static 65 %, min 3 at ×1000 = 18,756 replica-hours, 842 overload minutes (issue
+    5 multiplied the trace: the copy model)."""
     trace = traffic_command.read_traffic(NASA)
-    model = ServiceModel(load_scale=1000.0, decide_interval_seconds=3600)
+    model = ServiceModel(load_scale=1000.0, decide_interval_seconds=3600, scale_mode="copy")
     s = score(simulate(trace, CoreDriver("static-65", traffic_command.POLICIES["static-65"], model), model))
     assert abs(s.replica_hours - 18_756) <= 0.05 * 18_756
     assert abs(s.overload_minutes - 842) <= 0.05 * 842
