@@ -97,8 +97,9 @@ class HorizontalPolicy(_Model):
     max_writes_per_hour: float | None = Field(
         2.0, gt=0.0, le=3600.0,
         description="HPA write budget: changes rikugame makes to the HPA, per hour on average (a token bucket "
-                    "holding at most max(1, this) writes; null = unlimited). Raising minReplicas or lowering "
-                    "the target may spend the last token; other changes wait for a spare one.")
+                    "holding at most max(1, this) writes). Raising minReplicas or lowering the target may spend "
+                    "the last token; other changes wait for a spare one. 60 or more lets every once-a-minute "
+                    "decision write (no budget).")
     hpa_tolerance: bool = Field(
         True, description="Whether rikugame may set the HPA's per-direction tolerance (behavior.scaleUp/scaleDown."
                           "tolerance: Kubernetes >= 1.35, or 1.33-1.34 with the HPAConfigurableTolerance feature "
