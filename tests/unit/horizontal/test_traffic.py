@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from rikugame.commands import traffic as traffic_command
 from rikugame.sim.service import ServiceModel, simulate
-from rikugame.sim.traffic import CoreDriver, score
+from rikugame.sim.traffic import CoreDriver, Scores, oracle_scores, score
 
 REPO = Path(__file__).resolve().parents[3]
 DATA = Path(os.environ.get("RIKUGAME_DATA", REPO.parent / "shared" / "data"))
@@ -87,19 +87,27 @@ def test_static_65_reproduces_the_reference() -> None:
 
 
 def test_rikugame_against_the_bar() -> None:
-    """×1000: rikugame 15,926 replica-hours / 785 overload minutes — at most static-65's 842 minutes and
-    cheaper than Tortoise (16,148); the ≤ 15,000 replica-hour bar is not met (docs/horizontal.md).
-    ×100: rikugame-strict 3,046 / 1, fewer replica-hours than Tortoise (3,621) at no more overload (6)."""
+    """Issue 13, aggregation model, ×1000, days 7–62: rikugame ≤ 1.10 × the next-minute oracle's replica-hours
+    with ≤ 125 overload minutes within the default write budget (measured 9,911 / 82 at ~1.1 writes/h; oracle
+    9,179); no static target nor tortoise better on both; rikugame-strict (the same knob, stricter) beats
+    static-80 on both (11,090 / 14 against 11,354 / 16). The copy model's figures are in docs/horizontal.md."""
     trace = traffic_command.read_traffic(NASA)
 
-    def scores(name: str, scale: float) -> tuple[float, int]:
-        model = ServiceModel(load_scale=scale)
-        s = score(simulate(trace, CoreDriver(name, traffic_command.POLICIES[name], model), model))
-        return s.replica_hours, s.overload_minutes
+    def run(name: str) -> Scores:
+        policy = traffic_command.POLICIES[name]
+        model = ServiceModel(load_scale=1000.0, decide_interval_seconds=traffic_command.DECIDE_INTERVAL_SECONDS.get(
+            policy.recommender, 60))
+        return score(simulate(trace, CoreDriver(name, policy, model), model))
 
-    hours, overload = scores("rikugame", 1000.0)
-    assert overload <= 842
-    assert hours < 16_148
-    hours, overload = scores("rikugame-strict", 100.0)
-    assert overload <= 6
-    assert hours < 3_621
+    oracle = oracle_scores(trace, ServiceModel(load_scale=1000.0))
+    ours = run("rikugame")
+    assert ours.replica_hours <= 1.10 * oracle.replica_hours
+    assert ours.overload_minutes <= 125
+    assert ours.writes_per_hour <= 2.0
+    for other in ("static-80", "static-90", "tortoise"):
+        theirs = run(other)
+        assert not (theirs.replica_hours < ours.replica_hours and theirs.overload_minutes < ours.overload_minutes)
+        if other == "static-80":
+            strict = run("rikugame-strict")
+            assert strict.replica_hours < theirs.replica_hours
+            assert strict.overload_minutes < theirs.overload_minutes
