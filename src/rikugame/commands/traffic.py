@@ -5,7 +5,10 @@ scalingEventsPerDay|peakReplicas|meanUtilization``, for the first load scale; ev
 csv (one row per load scale and policy) or html (the report page: verdict, tables, trade-off plot, a week of
 replicas/load/floor per policy, the HPA settings chosen); ``-o/--output FILE`` writes it to a file.
 ``--export-hpa`` writes Parquet with the HPA settings each policy applied (``policy``, ``timestamp``,
-``target_utilization_percent``, ``min_replicas``, ``max_replicas``, ``load_scale``; one row per change). With
+``target_utilization_percent``, ``min_replicas``, ``max_replicas``, ``behavior`` (autoscaling/v2
+``spec.behavior`` as JSON: windows, policies, tolerances), ``load_scale``; one row per change).
+``--scale-mode`` aggregate (default) / copy says how ``--load-scale`` grows the service (``sim.loadscale``);
+``--write-budget`` adds ``rikugame@…`` rows at other HPA write budgets. With
 ``--restart-every DURATION`` every policy's tuning is checkpointed to JSON bytes and rebuilt from them at each
 multiple of DURATION of simulated time; the JSON then has ``checkpointBytes.<policy>`` = {``mean``, ``max``,
 ``checkpoints``} per workload (and per scale under ``scales``).
