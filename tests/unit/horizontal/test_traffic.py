@@ -74,6 +74,14 @@ def test_cli_rejects_bad_input(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["backtest", "--traffic", str(tmp_path / "nope.parquet")])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+    for flag, value, message in (("--write-budget", "-1", "--write-budget: expected writes per hour"),
+                                 ("--write-budget", "often", "--write-budget: expected writes per hour"),
+                                 ("--scale-mode", "louder", "--scale-mode: unknown mode 'louder'")):
+        result = CliRunner().invoke(app, ["backtest", "--traffic", str(tmp_path / "nope.parquet"), flag, value])
+        assert result.exit_code == 2, (flag, value)
+        assert message in result.output and len(result.output.strip().splitlines()) == 1
+    result = CliRunner().invoke(app, ["backtest", "--data", str(tmp_path), "--scale-mode", "copy"])
+    assert result.exit_code == 2 and "--scale-mode: only used with --traffic" in result.output
 
 
 def test_static_65_reproduces_the_reference() -> None:

@@ -1,4 +1,4 @@
-"""``rikugame``: our horizontal recommender — a minReplicas floor forecast from the load actually seen.
+"""``rikugame``: our horizontal recommender — a minReplicas floor or an HPA target from the load it sees.
 
 Overloaded minutes come from load jumps that arrive faster than a new pod gets ready: the HPA reacts
 only after the jump, so the capacity that exists when it arrives decides. rikugame keeps minReplicas at
@@ -12,12 +12,13 @@ a forecast of the next minute's load with a safety margin sized from the workloa
   assumed. Both are read from ``history.forecast_errors`` (decaying histograms of that error and sums of
   L and sqrt(L), about two weeks' mean age) by ``refit``, the advance step, once per ``REFIT_SECONDS``;
 * minReplicas = ceil((L + z × sqrt(L)) / request), raised at once; lowered only when the forecast has
-  fallen ``DOWN_DEADBAND_SD`` × sqrt(L) below the current floor (hysteresis scaled by the forecast's
-  own one-minute noise, so a forecast hovering at a pod boundary does not rewrite the HPA every minute);
-* the HPA target is the policy's upper bound, so the HPA adds pods only when load runs above the
-  forecast; its scale-down stabilisation window is 0 s (``SCALE_DOWN_WINDOW_SECONDS``): the floor is
-  already the forward-looking lower bound, and the default 300 s window kept burst-driven pods five
-  minutes after each burst.
+  fallen ``DOWN_DEADBAND_SD`` error sds (× sqrt(L)) below the current floor (hysteresis scaled by the
+  forecast's own one-minute noise, so a forecast hovering at a pod boundary does not rewrite the HPA every
+  minute);
+* the HPA target is ``FLOOR_WAY_TARGET`` (90 %, capped by the policy's upper bound), so the HPA adds pods
+  only when load runs above the forecast; its scale-down stabilisation window is 0 s
+  (``SCALE_DOWN_WINDOW_SECONDS``): the floor is already the forward-looking lower bound, and the default
+  300 s window kept burst-driven pods five minutes after each burst.
 
 The HPA write budget (``maxWritesPerHour``, ``deciding``) decides which of two ways the policy works, by
 what the workload's load does:
