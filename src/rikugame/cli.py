@@ -153,7 +153,15 @@ def backtest(
     = None,
     load_scale: Annotated[list[float] | None, typer.Option(
         "--load-scale", metavar="FACTOR",
-        help="With --traffic: traffic multiplier (repeatable). [default: 1000 and 100]")] = None,
+        help="With --traffic: serve FACTOR times the users (repeatable). [default: 1000 and 100]")] = None,
+    write_budget: Annotated[list[str] | None, typer.Option(
+        "--write-budget", metavar="WRITES_PER_HOUR",
+        help="With --traffic: add a rikugame row run at this HPA write budget (writes per hour, or 'unlimited'; "
+             "repeatable), to show what the budget costs. [default: the policy's 2 per hour only]")] = None,
+    scale_mode: Annotated[str | None, typer.Option(
+        "--scale-mode", metavar="MODE",
+        help="With --traffic: how --load-scale N grows the service: aggregate (N independent user populations, "
+             "noise grows like √N; the default) or copy (every minute × N: a burst stress test).")] = None,
     export_hpa: Annotated[Path | None, typer.Option(
         "--export-hpa", metavar="FILE", help="With --traffic: write the HPA settings each policy applied "
                                              "(Parquet).")] = None,
@@ -188,7 +196,8 @@ def backtest(
                     refuse(flag, reason)
             traffic_command.run(traffic=traffic, load_scales=load_scale or [], fmt=fmt, output=output,
                                 report=report, export_hpa=export_hpa, recommenders=recommender or [],
-                                restart_every=restart_every)
+                                restart_every=restart_every, scale_mode=scale_mode or "aggregate",
+                                write_budgets=write_budget or [])
             return
         if data is None:
             refuse("--data", "required (a usage trace), or --traffic FILE for the HPA scenario")
@@ -196,6 +205,10 @@ def backtest(
             refuse("--load-scale", "only used with --traffic (the vertical backtest replays usage as it is)")
         if export_hpa is not None:
             refuse("--export-hpa", "only used with --traffic")
+        if scale_mode is not None:
+            refuse("--scale-mode", "only used with --traffic")
+        if write_budget is not None:
+            refuse("--write-budget", "only used with --traffic")
         assert data is not None
         backtest_command.run_backtest(
             data=data, recommenders=recommender or [], recompute=recompute or "1h", warmup=warmup or "24h",
