@@ -193,8 +193,9 @@ def test_back_to_normal_freezes_shrinks_for_an_hour_then_decides_as_if_nothing_h
 
 
 def test_back_to_normal_steps_min_replicas_down_from_the_emergency_floor():
+    # No write budget here (it may delay a step: BackToNormal says how fast at most, the budget how often)
     t = WorkloadTuning(spec(horizontal={"recommender": "static", "gatheringSeconds": 0, "minReplicas": 2,
-                                        "targetUtilizationPercent": 70}), ["app"])
+                                        "targetUtilizationPercent": 70, "maxWritesPerHour": 60}), ["app"])
     t.set_current({"app": current()})
     for m in range(-5, 62):
         t.observe_replicas(T0 + m * 60, 2, 2.0, 0.2)

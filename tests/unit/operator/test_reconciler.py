@@ -236,6 +236,7 @@ async def test_a_resize_still_pending_at_its_deadline_is_an_error_and_the_hpa_wa
 
 async def test_after_missing_metrics_return_back_to_normal_steps_min_replicas_down_over_an_hour():
     cluster, clock = with_hpa(FakeCluster()), Clock()
+    cluster.tuners[0]["spec"]["horizontal"]["maxWritesPerHour"] = 60  # no write budget delaying a step
     cluster.workload["spec"]["replicas"] = 8
     r = reconciler(cluster, clock)
     await run_minutes(r, cluster, clock, 3)
