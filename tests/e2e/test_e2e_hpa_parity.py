@@ -165,8 +165,10 @@ async def test_real_controller_matches_the_sim(e2e_cluster: Cluster, kube_api: A
             else:
                 # Generous: on a loaded 2-core machine metrics-server's scrapes of new pods lag (timed out
                 # once at 180 s with three backtests running beside CI); the settled values are what is checked.
-                await eventually(lambda e=step.expected_replicas: _at(replicas, e),
-                                 f"{step.why}; trajectory {trajectory}", timeout=300)
+                try:
+                    await eventually(lambda e=step.expected_replicas: _at(replicas, e), step.why, timeout=300)
+                except AssertionError as exc:
+                    raise AssertionError(f"{exc}; trajectory {trajectory}") from None
                 await hold(step.expected_replicas, 25, f"settled at {step.expected_replicas}, then: {step.why}")
             real_settled.append(await replicas())
             print(f"step {step.demand_millicores}m: settled at {real_settled[-1]} (sim {sim_value}), "
