@@ -192,7 +192,6 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
         check_output(output, "--output")
     if report is not None:
         check_output(report, "--report")
-        options.deprecated_report()
     trace = traces.load_trace(data, max_entities=max_entities)
     err = Console(stderr=True)
     for line in trace.warnings:
