@@ -22,7 +22,6 @@ from typer.testing import CliRunner
 
 from rikugame.cli import app
 from rikugame.commands.recommend_pipeline import ReportOptions, build_report, report_spec
-from rikugame.core.recommender_settings import RikugameSettings, VPASettings
 from rikugame.core.samples import UsageSamples
 from rikugame.core.tuning import VerticalTuning
 from rikugame.errors import PrometheusError
@@ -281,40 +280,5 @@ def test_policy_applies_the_operators_guardrails(prometheus: PromServer, tmp_pat
     assert "SCALE_DOWN_STEP_LIMIT" in db["cpuReasons"]
 
 
-SHORT_WINDOWS = {"rikugame": RikugameSettings(memory_window_seconds=86400),
-                 "vpa": VPASettings(memory_interval_seconds=3600)}
-
-
-@pytest.mark.parametrize("recommender", ["rikugame", "vpa"])
-def test_one_pod_per_query_gives_the_same_rows_as_the_default_batching(prometheus: PromServer,
-                                                                      recommender: str) -> None:
-    """Pods in separate batches read concurrently, each batch's history arriving at once: the rows must not
-    move (issue 10: a ring of time slots shared by all rows let one batch's older samples zero the others'
-    memory peaks once the history was longer than the window; here a 1-day memory window over 3 days)."""
-    spec = report_spec(recommender).model_copy(update={"recommender_settings": SHORT_WINDOWS[recommender]})
-
-    def figures(report: Report) -> dict[str, tuple[int, int, int, int]]:
-        return {k: (r.cpu_request_recommended, r.memory_request_recommended, r.cpu_limit_recommended,
-                    r.memory_limit_recommended) for k, r in by_workload(report).items()}
-
-    default = figures(run_report(prometheus, recommender=recommender, spec=spec))
-    assert len([p for p in prometheus.pods if p.workload == "web"]) > 1, "a workload with several pods"
-    assert figures(run_report(prometheus, recommender=recommender, spec=spec, max_pods_per_query=1)) == default
-    assert figures(run_report(prometheus, recommender=recommender, spec=spec)) == default  # and run to run
-
-
-def test_rikugame_memory_is_the_raw_peak_plus_headroom(prometheus: PromServer) -> None:
-    """Against an independent reference from the raw series (not the core): max memory of the workload's
-    pods over the history, plus max(10 %, min(512Mi, peak)), within 1 %."""
-    rows = by_workload(run_report(prometheus, recommender="rikugame"))
-    start = END - HISTORY - 60  # the first 60 s step reads the minute before the window
-    for key, row in rows.items():
-        ns, workload = key.split("/")
-        peaks = [np.nanmax(p.memory_bytes[(p.sample_times() > start) & (p.sample_times() <= END)], initial=0.0)
-                 for p in prometheus.pods if (p.namespace, p.workload) == (ns, workload)]
-        peak = max(peaks, default=0.0)
-        if not row.sufficient or peak <= 0 or any(p.oom_minute is not None for p in prometheus.pods
-                                                   if (p.namespace, p.workload) == (ns, workload)):
-            continue
-        reference = peak + max(0.1 * peak, min(512 * MIB, peak))
-        assert abs(row.memory_request_recommended - reference) <= 0.01 * reference, (key, row, reference)
+# Memory per recommender against the raw series, across batchings, chunkings and arrival orders:
+# test_prom_memory.py.

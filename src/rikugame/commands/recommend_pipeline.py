@@ -68,6 +68,8 @@ class ReportOptions:
     kinds: frozenset[str] | None = None
     use_summaries: bool = True
     """Let recommenders that can take window statistics get them from Prometheus (exact and fast)."""
+    max_samples_per_query: int = 4_000_000
+    """Samples path: each batch's history is fetched in time chunks of about this many samples."""
 
 
 Progress = Callable[[str, int, int], None]
@@ -206,7 +208,7 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
 
             await usage.stream_samples(prom, fleet, scope, queries, start=start, end=end,
                                     step_seconds=options.step_seconds, batches=batches, consume=consume,
-                                    on_chunk=chunk_done)
+                                    on_chunk=chunk_done, max_samples_per_query=options.max_samples_per_query)
         t_usage = time.perf_counter()
         if len(fleet.oom_rows):
             tuning.record_oom(fleet.oom_rows, fleet.oom_timestamps, fleet.oom_limit_bytes)
