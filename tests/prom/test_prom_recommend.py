@@ -44,8 +44,10 @@ def by_workload(report: Report) -> dict[str, Any]:
 
 
 def test_krr_simple_matches_krr_definition_computed_from_the_data(prometheus: PromServer) -> None:
-    """Per workload: CPU = max over pods of each pod's P95 of the 5-minute rate, memory = max × 1.15."""
+    """Per workload: CPU = max over pods of each pod's P95 of the 75 s rate at a 75 s step (KRR master's
+    defaults), memory = max × 1.15."""
     report = run_report(prometheus, recommender="krr-simple")
+    assert report.step_seconds == 75
     reference = promdata.krr_reference(prometheus.pods, end=END, history_seconds=HISTORY)
     rows = by_workload(report)
     assert set(rows) == {f"{ns}/{w}" for ns, w in reference}

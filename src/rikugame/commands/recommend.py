@@ -91,10 +91,12 @@ def recommend(
         help="Pod label selector (key=value,key!=value), read from kube_pod_labels.")]
     = None,
     history: Annotated[str, typer.Option("--history", metavar="DURATION", help="How much history to use.")] = "14d",
-    step: Annotated[str, typer.Option("--step", metavar="DURATION",
-        help="Sample resolution (subquery step / range step).")]
-    = "1m",
-    rate_window: Annotated[str, typer.Option("--rate-window", metavar="DURATION", help="CPU rate() window.")] = "5m",
+    step: Annotated[str | None, typer.Option("--step", metavar="DURATION",
+        help="Sample resolution (subquery step / range step). Default: 75s for krr-simple (KRR's step), "
+             "else 1m.")]
+    = None,
+    rate_window: Annotated[str | None, typer.Option("--rate-window", metavar="DURATION",
+        help="CPU rate() window. Default: 75s for krr-simple (KRR's), else 5m.")] = None,
     recommender: Annotated[str | None, typer.Option(
         "--recommender", "-r", metavar="NAME",
         help=f"Recommender: one of {', '.join(recommender_names())} (default: the --policy's, else "
@@ -191,8 +193,8 @@ def recommend(
         spec = _spec(policy)
         options = ReportOptions(
             end=parse_time(end), history_seconds=opts.duration("--history", history),
-            step_seconds=opts.duration("--step", step),
-            rate_window_seconds=opts.duration("--rate-window", rate_window),
+            step_seconds=opts.duration("--step", step) if step else None,
+            rate_window_seconds=opts.duration("--rate-window", rate_window) if rate_window else None,
             recommender=recommender or (spec.recommender if spec is not None else "krr-simple"), spec=spec,
             min_history_seconds=opts.duration("--min-history", min_history) if min_history else None,
             cpu_price=cpu_price, memory_price=memory_price, max_pods_per_query=max_pods_per_query,

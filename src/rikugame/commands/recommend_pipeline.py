@@ -50,6 +50,25 @@ def report_spec(recommender: str) -> TunerSpec:
                                     min_change_ratio=0.0, stale_after_seconds=3600))
 
 
+KRR_STEP_SECONDS = 75
+"""KRR master's step, ``timeframe_duration`` = 1.25 minutes (robusta-dev/krr robusta_krr/core/abstract/
+strategies.py), sent as ``75s``; its CPU loader uses that step as the ``rate`` window too
+(``rate(container_cpu_usage_seconds_total{…}[75s])`` in robusta_krr/core/integrations/prometheus/metrics/
+cpu.py), and every loader's subquery runs at it (``[14d:75s]``)."""
+QUERY_DEFAULTS: dict[str, tuple[int, int]] = {"krr-simple": (KRR_STEP_SECONDS, KRR_STEP_SECONDS)}
+"""(step, CPU rate window) per recommender when not given; others: DEFAULT_QUERY."""
+DEFAULT_QUERY = (60, 300)
+
+
+def query_resolution(recommender: str, step_seconds: int | None = None,
+                     rate_window_seconds: int | None = None) -> tuple[int, int]:
+    """(step, rate window) for a recommender: the given values, else its defaults (``krr-simple``: KRR's
+    75 s and 75 s; the others: 60 s and 5 minutes)."""
+    step, window = QUERY_DEFAULTS.get(recommender, DEFAULT_QUERY)
+    return (step if step_seconds is None else step_seconds,
+            window if rate_window_seconds is None else rate_window_seconds)
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """What to compute."""
@@ -57,8 +76,10 @@ class ReportOptions:
     end: int
     """The report's "now" (Unix seconds): queries are evaluated here."""
     history_seconds: int = 14 * 86400
-    step_seconds: int = 60
-    rate_window_seconds: int = 300
+    step_seconds: int | None = None
+    """Sample resolution (subquery step / range step); None: the recommender's (query_resolution)."""
+    rate_window_seconds: int | None = None
+    """CPU ``rate`` window; None: the recommender's (query_resolution)."""
     recommender: str = "krr-simple"
     spec: TunerSpec | None = None
     min_history_seconds: int | None = None
@@ -163,6 +184,8 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
     if options.min_history_seconds is not None and hasattr(probe, "min_history_seconds"):
         rec_settings["min_history_seconds"] = float(options.min_history_seconds)
     report_progress = progress or (lambda stage, done, total: None)
+    step, rate_window = query_resolution(options.recommender, options.step_seconds,
+                                         options.rate_window_seconds)
     end = options.end
     start = end - options.history_seconds
 
@@ -176,8 +199,7 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
         tuning.set_current(fleet.cpu_request_millicores, fleet.memory_request_bytes,
                            cpu_limit=fleet.cpu_limit_millicores, memory_limit=fleet.memory_limit_bytes)
         batches = usage.plan_batches(fleet, scope, max_pods=options.max_pods_per_query)
-        queries = usage.UsageQueries(rate_window_seconds=options.rate_window_seconds,
-                                  resolution_seconds=options.step_seconds)
+        queries = usage.UsageQueries(rate_window_seconds=rate_window, resolution_seconds=step)
         total_pods = sum(b.pods for b in batches)
         done = [0]
         path = "summary" if options.use_summaries and tuning.accepts_summary() else "samples"
@@ -207,7 +229,7 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
                 report_progress("querying usage", done[0], total_pods * chunks if chunks else 1)
 
             await usage.stream_samples(prom, fleet, scope, queries, start=start, end=end,
-                                    step_seconds=options.step_seconds, batches=batches, consume=consume,
+                                    step_seconds=step, batches=batches, consume=consume,
                                     on_chunk=chunk_done, max_samples_per_query=options.max_samples_per_query)
         t_usage = time.perf_counter()
         if len(fleet.oom_rows):
@@ -220,7 +242,7 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
     rows = assemble(fleet, decisions, sufficient, spec, cpu_price=options.cpu_price,
                     memory_price=options.memory_price)
     return Report(rows=rows, recommender=options.recommender, end=end,
-                  history_seconds=options.history_seconds, step_seconds=options.step_seconds,
+                  history_seconds=options.history_seconds, step_seconds=step,
                   cpu_explanation=decisions.cpu_explanation, memory_explanation=decisions.memory_explanation,
                   cpu_price=options.cpu_price, memory_price=options.memory_price, queries=stats_q.queries,
                   response_bytes=stats_q.response_bytes, elapsed_seconds=time.perf_counter() - started,
