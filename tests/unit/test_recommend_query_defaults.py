@@ -10,6 +10,7 @@ def test_krr_simple_defaults_to_krrs_75s_step_and_rate_window() -> None:
     assert query_resolution("krr-simple") == (75, 75)
     assert query_resolution("krr-simple", 60, 300) == (60, 300)  # explicit flags win
     assert query_resolution("krr-simple", rate_window_seconds=300) == (75, 300)
+    assert query_resolution("krr-simple", 300) == (300, 300)  # KRR: the rate window is the step
     for name in ("rikugame", "vpa", "tortoise", "window"):
         assert query_resolution(name) == (60, 300)
 

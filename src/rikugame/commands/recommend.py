@@ -96,7 +96,7 @@ def recommend(
              "else 1m.")]
     = None,
     rate_window: Annotated[str | None, typer.Option("--rate-window", metavar="DURATION",
-        help="CPU rate() window. Default: 75s for krr-simple (KRR's), else 5m.")] = None,
+        help="CPU rate() window. Default: the step for krr-simple (KRR's rule), else 5m.")] = None,
     recommender: Annotated[str | None, typer.Option(
         "--recommender", "-r", metavar="NAME",
         help=f"Recommender: one of {', '.join(recommender_names())} (default: the --policy's, else "
@@ -121,6 +121,10 @@ def recommend(
     = None,
     emit_patches: Annotated[Path | None, typer.Option(
         "--emit-patches", metavar="DIR", help="Write kustomize strategic-merge patches into this directory.")] = None,
+    export_trace: Annotated[Path | None, typer.Option(
+        "--export-trace", metavar="FILE.parquet",
+        help="Also write the fetched per-container usage history as a trace for `rikugame backtest --data`.")]
+    = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", metavar="KIND",
         help=f"Workload kind (repeatable): {', '.join(KINDS)}. Default: all.")] = None,
     cluster_label: Annotated[str | None, typer.Option(
@@ -169,6 +173,11 @@ def recommend(
             raise InputError("--token-file: give either --token or --token-file, not both")
         if output is not None:
             check_output(output, "--output")
+        if export_trace is not None:
+            if export_trace.suffix != ".parquet":
+                raise InputError(f"--export-trace {export_trace}: the trace is written as Parquet; name the "
+                                 "file *.parquet")
+            check_output(export_trace, "--export-trace")
         if token_file is not None:
             try:
                 token = token_file.read_text().strip()
@@ -198,7 +207,7 @@ def recommend(
             recommender=recommender or (spec.recommender if spec is not None else "krr-simple"), spec=spec,
             min_history_seconds=opts.duration("--min-history", min_history) if min_history else None,
             cpu_price=cpu_price, memory_price=memory_price, max_pods_per_query=max_pods_per_query,
-            kinds=frozenset(kind) if kind else None)
+            kinds=frozenset(kind) if kind else None, export_trace=export_trace)
         scope = Scope(namespaces=tuple(namespace or ()), pod_selector=parse_selector(selector),
                       cluster_label=cluster_label, cluster=cluster)
         report = _run_with_progress(settings, scope, options)
@@ -209,6 +218,9 @@ def recommend(
         if emit_patches is not None:
             for path in formats.emit_patches(report, emit_patches):
                 opts.say_wrote(path)
+        if export_trace is not None:
+            opts.say_wrote(export_trace, f"{report.trace_samples or 0:,} usage samples of {len(report.rows)} "
+                                         f"containers; replay: rikugame backtest --data {export_trace}")
     except RikugameError as exc:
         raise opts.fail(str(exc)) from exc
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from rikugame.sources import kube_discovery as discovery
 from rikugame.sources import kube_usage as usage
 from rikugame.sources import promql
 from rikugame.sources.prometheus import PrometheusClient, PrometheusSettings
+from rikugame.sources.traces import TraceWriter
 
 
 def report_spec(recommender: str) -> TunerSpec:
@@ -55,18 +57,21 @@ KRR_STEP_SECONDS = 75
 strategies.py), sent as ``75s``; its CPU loader uses that step as the ``rate`` window too
 (``rate(container_cpu_usage_seconds_total{…}[75s])`` in robusta_krr/core/integrations/prometheus/metrics/
 cpu.py), and every loader's subquery runs at it (``[14d:75s]``)."""
-QUERY_DEFAULTS: dict[str, tuple[int, int]] = {"krr-simple": (KRR_STEP_SECONDS, KRR_STEP_SECONDS)}
-"""(step, CPU rate window) per recommender when not given; others: DEFAULT_QUERY."""
-DEFAULT_QUERY = (60, 300)
+QUERY_DEFAULTS: dict[str, tuple[int, int | None]] = {"krr-simple": (KRR_STEP_SECONDS, None)}
+"""(step, CPU rate window) per recommender when not given (window None: the step, KRR's rule); the
+others: DEFAULT_QUERY."""
+DEFAULT_QUERY: tuple[int, int | None] = (60, 300)
 
 
 def query_resolution(recommender: str, step_seconds: int | None = None,
                      rate_window_seconds: int | None = None) -> tuple[int, int]:
     """(step, rate window) for a recommender: the given values, else its defaults (``krr-simple``: KRR's
-    75 s and 75 s; the others: 60 s and 5 minutes)."""
-    step, window = QUERY_DEFAULTS.get(recommender, DEFAULT_QUERY)
-    return (step if step_seconds is None else step_seconds,
-            window if rate_window_seconds is None else rate_window_seconds)
+    75 s step, and the step as the rate window, as KRR does; the others: 60 s and 5 minutes)."""
+    default_step, default_window = QUERY_DEFAULTS.get(recommender, DEFAULT_QUERY)
+    step = default_step if step_seconds is None else step_seconds
+    if rate_window_seconds is not None:
+        return step, rate_window_seconds
+    return step, step if default_window is None else default_window
 
 
 @dataclass(frozen=True)
@@ -91,10 +96,19 @@ class ReportOptions:
     """Let recommenders that can take window statistics get them from Prometheus (exact and fast)."""
     max_samples_per_query: int = 4_000_000
     """Samples path: each batch's history is fetched in time chunks of about this many samples."""
+    export_trace: Path | None = None
+    """Also write every fetched usage sample here, as a trace ``rikugame backtest --data`` replays."""
 
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total)."""
+
+
+def entity_name(key: discovery.ContainerKey) -> str:
+    """A workload container as a trace entity: ``namespace/kind/workload/container`` (``cluster:`` first in
+    a multi-cluster Prometheus)."""
+    name = f"{key.namespace}/{key.kind}/{key.workload}/{key.container}"
+    return f"{key.cluster}:{name}" if key.cluster else name
 
 
 def _severity(cpu_delta_millicores: int, memory_delta_bytes: int, has_current: bool) -> str:
@@ -203,34 +217,50 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
         total_pods = sum(b.pods for b in batches)
         done = [0]
         path = "summary" if options.use_summaries and tuning.accepts_summary() else "samples"
-        if len(fleet) == 0:
-            pass
-        elif path == "summary":
-            percentile = float(getattr(tuning.recommender, "cpu_percentile", 0.95))
+        writer = TraceWriter(options.export_trace, [entity_name(k) for k in fleet.containers]) \
+            if options.export_trace is not None else None
+        try:
+            if len(fleet) and path == "summary":
+                percentile = float(getattr(tuning.recommender, "cpu_percentile", 0.95))
 
-            def batch_done(pods: int) -> None:
-                done[0] += pods
-                report_progress("querying usage", done[0], total_pods)
+                def batch_done(pods: int) -> None:
+                    done[0] += pods
+                    report_progress("querying usage", done[0], total_pods)
 
-            stats = await usage.fetch_summaries(prom, fleet, scope, queries, end=end,
-                                             history_seconds=options.history_seconds,
-                                             cpu_percentile=percentile, batches=batches, on_batch=batch_done)
-            tuning.observe_summary(WindowSummary(
-                cpu_percentile=percentile, cpu_percentile_cores=stats.cpu_percentile_cores,
-                memory_max_bytes=stats.memory_max_bytes, sample_count=stats.sample_count,
-                first=stats.first, last=stats.last))
-        else:
-            def consume(chunk: usage.SampleChunk) -> None:
-                tuning.observe(UsageSamples(chunk.rows, chunk.timestamps, chunk.cpu_cores,
-                                            chunk.memory_bytes))
+                stats = await usage.fetch_summaries(prom, fleet, scope, queries, end=end,
+                                                    history_seconds=options.history_seconds,
+                                                    cpu_percentile=percentile, batches=batches,
+                                                    on_batch=batch_done)
+                tuning.observe_summary(WindowSummary(
+                    cpu_percentile=percentile, cpu_percentile_cores=stats.cpu_percentile_cores,
+                    memory_max_bytes=stats.memory_max_bytes, sample_count=stats.sample_count,
+                    first=stats.first, last=stats.last))
+            if len(fleet) and (path == "samples" or writer is not None):
+                feed = path == "samples"
+                done[0] = 0
 
-            def chunk_done(pods: int, chunks: int) -> None:
-                done[0] += pods
-                report_progress("querying usage", done[0], total_pods * chunks if chunks else 1)
+                def consume(chunk: usage.SampleChunk) -> None:
+                    if writer is not None:
+                        writer.write(chunk.rows, chunk.timestamps, chunk.cpu_cores, chunk.memory_bytes)
+                    if feed:
+                        tuning.observe(UsageSamples(chunk.rows, chunk.timestamps, chunk.cpu_cores,
+                                                    chunk.memory_bytes))
 
-            await usage.stream_samples(prom, fleet, scope, queries, start=start, end=end,
-                                    step_seconds=step, batches=batches, consume=consume,
-                                    on_chunk=chunk_done, max_samples_per_query=options.max_samples_per_query)
+                def chunk_done(pods: int, chunks: int) -> None:
+                    done[0] += pods
+                    report_progress("querying usage" if feed else "exporting the trace", done[0],
+                                    total_pods * chunks if chunks else 1)
+
+                await usage.stream_samples(prom, fleet, scope, queries, start=start, end=end,
+                                           step_seconds=step, batches=batches, consume=consume,
+                                           on_chunk=chunk_done,
+                                           max_samples_per_query=options.max_samples_per_query)
+            if writer is not None:
+                writer.close()
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
         t_usage = time.perf_counter()
         if len(fleet.oom_rows):
             tuning.record_oom(fleet.oom_rows, fleet.oom_timestamps, fleet.oom_limit_bytes)
@@ -246,6 +276,7 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
                   cpu_explanation=decisions.cpu_explanation, memory_explanation=decisions.memory_explanation,
                   cpu_price=options.cpu_price, memory_price=options.memory_price, queries=stats_q.queries,
                   response_bytes=stats_q.response_bytes, elapsed_seconds=time.perf_counter() - started,
-                  path=path, stage_seconds={"discovery": round(t_discovered - started, 3),
+                  path=path, trace_samples=writer.samples if writer is not None else None,
+                  stage_seconds={"discovery": round(t_discovered - started, 3),
                                             "usage": round(t_usage - t_discovered, 3),
                                             "core": round(t_core - t_usage, 3)})
