@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from rikugame.commands import options as opts
+from rikugame.commands import recommend_kube
 from rikugame.commands.recommend_pipeline import ReportOptions, build_report
 from rikugame.core.policy import TunerSpec
 from rikugame.core.recommenders import names as recommender_names
@@ -81,9 +82,10 @@ def parse_headers(values: list[str] | None) -> dict[str, str]:
 
 
 def recommend(
-    prometheus: Annotated[str, typer.Option("--prometheus", "-p", envvar="RIKUGAME_PROMETHEUS_URL",
-                                            metavar="URL",
-        help="Prometheus (or Thanos/Mimir/VictoriaMetrics) base URL.")],
+    prometheus: Annotated[str | None, typer.Option("--prometheus", "-p", envvar="RIKUGAME_PROMETHEUS_URL",
+                                                   metavar="URL",
+        help="Prometheus (or Thanos/Mimir/VictoriaMetrics) base URL. Default: a Prometheus Service found "
+             "through the kubeconfig (kube-prometheus-stack / Prometheus Operator labels, as KRR).")] = None,
     namespace: Annotated[list[str] | None, typer.Option(
         "--namespace", "-n", metavar="NAME", help="Namespace to report on (repeatable). Default: all.")] = None,
     selector: Annotated[str | None, typer.Option(
@@ -156,15 +158,15 @@ def recommend(
         "--max-pods-per-query", metavar="N", help="Pods per usage query (bounds Prometheus memory).")] = 25,
     kubeconfig: Annotated[Path | None, typer.Option(
         "--kubeconfig", metavar="FILE",
-        help="Not supported yet: workloads always come from kube-state-metrics.")] = None,
+        help="Without --prometheus: find Prometheus through this kubeconfig's API server (default: "
+             "$KUBECONFIG, ~/.kube/config, in-cluster). Workloads still come from kube-state-metrics.")] = None,
 ) -> None:
     """Right-sizing report from Prometheus history: current vs recommended requests/limits, severity,
     estimated monthly saving and data sufficiency, per workload container."""
     try:
         opts.check_format(fmt)
-        if kubeconfig is not None:
-            raise InputError("--kubeconfig: not supported yet: rikugame recommend reads workloads from "
-                             "kube-state-metrics (drop the flag)")
+        if kubeconfig is not None and prometheus is not None:
+            raise InputError("--kubeconfig: only used to find Prometheus; with --prometheus drop it")
         if (cluster is None) != (cluster_label is None) and cluster is not None:
             raise InputError("--cluster: needs --cluster-label (the label that names the cluster)")
         if client_key is not None and client_cert is None:
@@ -192,10 +194,17 @@ def recommend(
         cert: str | tuple[str, str] | None = None
         if client_cert is not None:
             cert = (str(client_cert), str(client_key)) if client_key is not None else str(client_cert)
+        verify: bool | str = False if insecure else (str(ca_file) if ca_file else True)
+        if prometheus is None:
+            found = _find_prometheus(kubeconfig)
+            prometheus = found.url
+            token = token or found.bearer_token
+            verify = verify if (insecure or ca_file) else found.verify
+            cert = cert or found.client_cert
         settings = PrometheusSettings(
             url=prometheus, bearer_token=token, basic_auth=basic, headers=parse_headers(header),
-            verify=False if insecure else (str(ca_file) if ca_file else True), client_cert=cert,
-            timeout_seconds=timeout, concurrency=concurrency, retries=max(0, retries))
+            verify=verify, client_cert=cert, timeout_seconds=timeout, concurrency=concurrency,
+            retries=max(0, retries))
         for k in kind or []:
             if k not in KINDS:
                 raise InputError(f"--kind: choose from {', '.join(KINDS)}, not {k!r}")
@@ -223,6 +232,16 @@ def recommend(
                                          f"containers; replay: rikugame backtest --data {export_trace}")
     except RikugameError as exc:
         raise opts.fail(str(exc)) from exc
+
+
+def _find_prometheus(kubeconfig: Path | None) -> recommend_kube.Found:
+    where = recommend_kube.find_kubeconfig(kubeconfig)
+    if where is None:
+        raise InputError("--prometheus: give the Prometheus URL (or a kubeconfig to find it through the API: "
+                         "--kubeconfig FILE, $KUBECONFIG or ~/.kube/config)")
+    found = asyncio.run(recommend_kube.discover(where))
+    Console(stderr=True).print(found.describe(), highlight=False, soft_wrap=True)
+    return found
 
 
 def _run_with_progress(settings: PrometheusSettings, scope: Scope, options: ReportOptions) -> Report:
