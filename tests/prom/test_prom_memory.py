@@ -1,10 +1,9 @@
 """Memory end to end (issue 12): every recommender's memory from a real Prometheus, whatever the batching,
 the time chunking and the arrival order, against its own definition computed from the raw series.
 
-The references below read the fixture's raw per-minute working set (``promdata.Pod.memory_bytes``), put
-each sample on the report's query grid (a range query at ``step`` returns ``max_over_time(x[step])`` at
-``t``: the samples in (t − step, t]) and apply each recommender's documented memory rule with numpy —
-nothing from ``rikugame.core`` is called. Rows whose workload was OOM-killed (the OOM enters through
+The references below read the fixture's raw per-minute working set (``promdata.Pod.memory_bytes``) at the
+times the samples were taken and apply each recommender's documented memory rule with numpy — nothing
+from ``rikugame.core`` is called. Rows whose workload was OOM-killed (the OOM enters through
 kube-state-metrics, not the usage series) or that lack history are only checked for invariance.
 """
 
@@ -44,21 +43,16 @@ RECOMMENDERS = ("krr-simple", "rikugame", "vpa", "tortoise", "window")
 # ------------------------------------------------------------------------- references from the raw series
 
 
-def step_memory(pods: list[promdata.Pod]) -> tuple[np.ndarray, np.ndarray]:
-    """The pods' working set as the report reads it: one value per pod per step (the max of the pod's
-    raw samples in (t − STEP, t]), for t on the step grid within the history. Returns (t, bytes)."""
-    first = -(-(END - HISTORY) // STEP) * STEP
+def raw_memory(pods: list[promdata.Pod]) -> tuple[np.ndarray, np.ndarray]:
+    """The pods' raw working-set samples in the history the report reads — the window (END − HISTORY, END]
+    plus the minute its first query step covers before it. Returns (time, bytes)."""
     times, values = [], []
     for p in pods:
         ts, mem = p.sample_times(), p.memory_bytes
-        ok = ~np.isnan(mem)
-        evals = -(-ts[ok] // STEP) * STEP  # the grid point whose window holds the sample
-        keep = (evals >= first) & (evals <= END)
-        t, v = evals[keep], mem[ok][keep]
-        for u in np.unique(t):
-            times.append(u)
-            values.append(v[t == u].max())
-    return np.asarray(times, dtype=np.int64), np.asarray(values, dtype=np.float64)
+        keep = ~np.isnan(mem) & (ts > END - HISTORY - STEP) & (ts <= END)
+        times.append(ts[keep])
+        values.append(mem[keep])
+    return np.concatenate(times).astype(np.int64), np.concatenate(values).astype(np.float64)
 
 
 def vpa_percentile(values: np.ndarray, weights: np.ndarray, q: float, *, first: float = 1e7,
@@ -74,7 +68,7 @@ def vpa_percentile(values: np.ndarray, weights: np.ndarray, q: float, *, first: 
 
 def memory_reference(name: str, pods: list[promdata.Pod]) -> float:
     """Each recommender's memory rule (its module docstring), from the raw series."""
-    t, v = step_memory(pods)
+    t, v = raw_memory(pods)
     if name == "krr-simple":  # max × 1.15, at least 100 MiB, in whole MiB
         return max(math.ceil(v.max() * 1.15 / MIB) * MIB, 100 * MIB)
     if name == "rikugame":  # max over the window + max(10 %, min(512 MiB, peak)), at least 32 MiB
@@ -124,8 +118,8 @@ def run(server: PromServer, name: str, **kw: Any) -> Report:
     own = SETTINGS.get(name)
     if own is not None:
         spec = spec.model_copy(update={"recommender_settings": own})
-    options = ReportOptions(end=server.end, history_seconds=HISTORY, step_seconds=STEP, recommender=name,
-                            spec=spec, **kw)
+    kw.setdefault("end", server.end)
+    options = ReportOptions(history_seconds=HISTORY, step_seconds=STEP, recommender=name, spec=spec, **kw)
     return asyncio.run(build_report(PrometheusSettings(server.url), Scope(), options))
 
 
@@ -168,3 +162,17 @@ def test_memory_is_the_raw_series_rule_whatever_the_batching_chunking_and_order(
             name, row.workload, row.memory_request_recommended, reference)
         checked += 1
     assert checked >= 4  # web, api, db, bare (+ fresh where 2 h suffice)
+
+
+def test_hourly_memory_maxima_give_the_full_resolution_memory(prometheus: PromServer, tmp_path: Any) -> None:
+    """A recommender that keeps only hourly memory maxima (rikugame) reads memory as hourly maxima, 60× fewer
+    samples; with --export-trace every sample is read. Same memory, also at an end that is not on the hour.
+
+    (Not vpa with 1-hour intervals: at full resolution a step's maximum is stamped at the step's end, so
+    the sample taken 30 s before an hour counts in the next hour's peak; the hourly maxima put it in its
+    own hour, as the raw-series reference above does.)"""
+    for end in (END, END - 1800):
+        fast = run(prometheus, "rikugame", end=end)
+        full = run(prometheus, "rikugame", end=end, export_trace=tmp_path / "t.parquet")
+        assert {k: v[1::2] for k, v in figures(fast).items()} == {k: v[1::2] for k, v in figures(full).items()}
+        assert fast.response_bytes < 0.7 * full.response_bytes

@@ -96,9 +96,10 @@ def test_too_little_history_gives_no_recommendation(prometheus: PromServer) -> N
 
 
 def test_samples_path_equals_the_core_run_directly_on_the_trace(prometheus: PromServer) -> None:
-    """vpa needs every sample: the streamed report equals VerticalTuning fed the same samples directly."""
+    """vpa needs every sample: the streamed report equals VerticalTuning fed the same samples directly (memory
+    at full resolution too; hourly memory maxima: test_prom_memory.py)."""
     step = 300
-    report = run_report(prometheus, recommender="vpa", step_seconds=step)
+    report = run_report(prometheus, recommender="vpa", step_seconds=step, hourly_memory=False)
     assert report.path == "samples"
     rows = by_workload(report)
     keys = sorted({(p.namespace, p.workload) for p in prometheus.pods})

@@ -21,6 +21,7 @@ from rikugame.core import recommenders
 from rikugame.core.decisions import Reason, VerticalDecisions
 from rikugame.core.policy import ResourceBounds, TargetRef, TunerSpec, VerticalGuardrails
 from rikugame.core.samples import UsageSamples, WindowSummary
+from rikugame.core.signals import PeakHistogram, WindowedMax
 from rikugame.core.tuning import VerticalTuning
 from rikugame.errors import InputError
 from rikugame.report.recommend_report import (
@@ -96,12 +97,31 @@ class ReportOptions:
     """Let recommenders that can take window statistics get them from Prometheus (exact and fast)."""
     max_samples_per_query: int = 4_000_000
     """Samples path: each batch's history is fetched in time chunks of about this many samples."""
+    hourly_memory: bool = True
+    """Samples path: read memory as interval maxima when that is all the recommender keeps
+    (``memory_interval``); off, or with ``export_trace``, every step's maximum is read."""
     export_trace: Path | None = None
     """Also write every fetched usage sample here, as a trace ``rikugame backtest --data`` replays."""
 
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total)."""
+
+
+def memory_interval(recommender: object) -> int | None:
+    """The interval whose memory maximum is all the recommender keeps (None: it needs every sample).
+
+    ``WindowedMax`` (``rikugame``, ``krr-simple``) keeps one maximum per slot; ``PeakHistogram``
+    (``vpa``, ``tortoise``) one peak per interval, and hourly maxima give the same peaks for intervals
+    of whole hours."""
+    for attr in ("memory_peak", "memory"):
+        signal = getattr(recommender, attr, None)
+        if isinstance(signal, WindowedMax):
+            return signal.slot_seconds
+        if isinstance(signal, PeakHistogram):
+            interval = signal.interval_seconds
+            return 3600 if interval % 3600 == 0 else None
+    return None
 
 
 def entity_name(key: discovery.ContainerKey) -> str:
@@ -254,7 +274,9 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
                 await usage.stream_samples(prom, fleet, scope, queries, start=start, end=end,
                                            step_seconds=step, batches=batches, consume=consume,
                                            on_chunk=chunk_done,
-                                           max_samples_per_query=options.max_samples_per_query)
+                                           max_samples_per_query=options.max_samples_per_query,
+                                           memory_step_seconds=memory_interval(tuning.recommender)
+                                           if feed and writer is None and options.hourly_memory else None)
             if writer is not None:
                 writer.close()
         except BaseException:
