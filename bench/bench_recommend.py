@@ -245,7 +245,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=int, default=1, help="runs of krr-simple (fresh Prometheus each)")
     parser.add_argument("--also", action="append", default=[],
-                        help="also time another recommender (samples path, --step 5m), e.g. vpa")
+                        help="also time another recommender, NAME or NAME:STEP (default: its own step), "
+                             "e.g. rikugame or vpa:5m")
     parser.add_argument("--arg", action="append", default=[],
                         help="extra argument for rikugame recommend (repeatable), e.g. --arg=--concurrency=2")
     parser.add_argument("--no-agreement", action="store_true", help="skip the KRR comparison")
@@ -277,14 +278,17 @@ def main() -> None:
                                                for k, v in figures.items()))
         finally:
             prom.stop()
-    for name in args.also:
+    for also in args.also:
+        name, _, step = also.partition(":")
         prom = Prometheus(tsdb)
         try:
             out = prom.work / "report.json"
-            figures = run_report(prom, name, "5m", out, args.arg)
+            figures = run_report(prom, name, step or None, out, args.arg)
             figures["prometheus_vmhwm_mib"] = rss_kib(prom.proc.pid, "VmHWM") / 1024
-            figures["queries"] = json.loads(out.read_text())["report"]["queries"]
-            print(f"{name} (--step 5m): " + ", ".join(
+            doc = json.loads(out.read_text())["report"]
+            figures["queries"] = doc["queries"]
+            figures["stages"] = doc["stageSeconds"]
+            print(f"{name} (--step {step or 'default'}): " + ", ".join(
                 f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
         finally:
             prom.stop()
