@@ -144,12 +144,24 @@ def backtest(
     = None,
     max_entities: Annotated[int | None, typer.Option(
         "--max-entities", metavar="N", help="Use only the first N entities.")] = None,
+    memory_risk_curve: Annotated[bool | None, typer.Option(
+        "--memory-risk-curve/--no-memory-risk-curve",
+        help="Also sweep rikugame's memory risk knob (memoryHeadroomCapBytes, 0 to 2 GiB) and show memory "
+             "allocated against OOM-free entity-days for each setting (one replay per setting).")] = None,
     traffic: Annotated[Path | None, typer.Option(
         "--traffic", metavar="FILE", help="Request-rate trace: run the horizontal (HPA) scenario instead.")]
     = None,
     load_scale: Annotated[list[float] | None, typer.Option(
         "--load-scale", metavar="FACTOR",
-        help="With --traffic: traffic multiplier (repeatable). [default: 1000 and 100]")] = None,
+        help="With --traffic: serve FACTOR times the users (repeatable). [default: 1000 and 100]")] = None,
+    write_budget: Annotated[list[str] | None, typer.Option(
+        "--write-budget", metavar="WRITES_PER_HOUR",
+        help="With --traffic: add a rikugame row run at this HPA write budget (writes per hour, or 'unlimited'; "
+             "repeatable), to show what the budget costs. [default: the policy's 2 per hour only]")] = None,
+    scale_mode: Annotated[str | None, typer.Option(
+        "--scale-mode", metavar="MODE",
+        help="With --traffic: how --load-scale N grows the service: aggregate (N independent user populations, "
+             "noise grows like √N; the default) or copy (every minute × N: a burst stress test).")] = None,
     export_hpa: Annotated[Path | None, typer.Option(
         "--export-hpa", metavar="FILE", help="With --traffic: write the HPA settings each policy applied "
                                              "(Parquet).")] = None,
@@ -177,13 +189,15 @@ def backtest(
                              ("--export-requests", export_requests, "not used with --traffic (see --export-hpa)"),
                              ("--policy", policy, "not used with --traffic"),
                              ("--oom-feedback", oom_feedback, "not used with --traffic"),
-                             ("--max-entities", max_entities, "not used with --traffic"))
+                             ("--max-entities", max_entities, "not used with --traffic"),
+                             ("--memory-risk-curve", memory_risk_curve, "not used with --traffic"))
             for flag, value, reason in vertical_only:
                 if value is not None:
                     refuse(flag, reason)
             traffic_command.run(traffic=traffic, load_scales=load_scale or [], fmt=fmt, output=output,
                                 report=report, export_hpa=export_hpa, recommenders=recommender or [],
-                                restart_every=restart_every)
+                                restart_every=restart_every, scale_mode=scale_mode or "aggregate",
+                                write_budgets=write_budget or [])
             return
         if data is None:
             refuse("--data", "required (a usage trace), or --traffic FILE for the HPA scenario")
@@ -191,11 +205,16 @@ def backtest(
             refuse("--load-scale", "only used with --traffic (the vertical backtest replays usage as it is)")
         if export_hpa is not None:
             refuse("--export-hpa", "only used with --traffic")
+        if scale_mode is not None:
+            refuse("--scale-mode", "only used with --traffic")
+        if write_budget is not None:
+            refuse("--write-budget", "only used with --traffic")
         assert data is not None
         backtest_command.run_backtest(
             data=data, recommenders=recommender or [], recompute=recompute or "1h", warmup=warmup or "24h",
             export_requests=export_requests, fmt=fmt, output=output, report=report, policy=policy,
-            oom_feedback=bool(oom_feedback), max_entities=max_entities, restart_every=restart_every)
+            oom_feedback=bool(oom_feedback), max_entities=max_entities, restart_every=restart_every,
+            memory_risk_curve=bool(memory_risk_curve))
     except RikugameError as exc:
         raise fail(str(exc)) from exc
 

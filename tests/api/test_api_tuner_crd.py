@@ -95,6 +95,10 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
      "spec.recommenderSettings.cpuPercentile"),
     ("step-ratio-above-one", {"targetRef": ref(), "vertical": {"scaleDownMaxRatio": 1.5}},
      "spec.vertical.scaleDownMaxRatio"),
+    ("memory-step-ratio-above-one", {"targetRef": ref(), "vertical": {"memoryScaleDownMaxRatio": 1.5}},
+     "spec.vertical.memoryScaleDownMaxRatio"),
+    ("memory-risk-knob-above-64gi", {"targetRef": ref(), "recommenderSettings": {
+        "name": "rikugame", "memoryHeadroomCapBytes": 2**37}}, "spec.recommenderSettings.memoryHeadroomCapBytes"),
     ("decision-interval-below-a-minute", {"targetRef": ref(), "vertical": {"decisionIntervalSeconds": 30}},
      "spec.vertical.decisionIntervalSeconds"),
     ("unknown-field", {"targetRef": ref(), "bogus": 1}, "spec.bogus"),
@@ -120,7 +124,8 @@ VALID: list[tuple[str, dict[str, Any]]] = [
     ("minimal", {"targetRef": ref()}),
     ("auto-with-guardrails", {"targetRef": ref(), "mode": "Auto",
                               "vertical": {"scaleDownMaxRatio": 0.2, "scaleDownIntervalSeconds": 3600,
-                                           "oomMinBump": "200Mi"}}),
+                                           "memoryScaleDownIntervalSeconds": 43200,
+                                           "memoryScaleDownMaxRatio": 0.5, "oomMinBump": "200Mi"}}),
     ("integer-quantities", {"targetRef": ref(), "bounds": {"minCpu": 1, "maxCpu": 4, "maxMemory": 1073741824}}),
     ("per-container-overrides", {"targetRef": ref(), "containers": [
         {"name": "app", "bounds": {"minCpu": "100m", "maxCpu": "2", "minMemory": "128Mi", "maxMemory": "4Gi"}},
@@ -133,7 +138,8 @@ VALID: list[tuple[str, dict[str, Any]]] = [
             "stabilizationWindowSeconds": 300, "policies": [{"type": "Percent", "value": 10, "periodSeconds": 60}]}}}}),
     ("daemonset-vertical-only", {"targetRef": {"name": "agent", "kind": "DaemonSet"}}),
     ("settings-rikugame", {"targetRef": ref(), "recommenderSettings": {
-        "name": "rikugame", "memoryWindowSeconds": 86400 * 3, "switchMargin": 0.2}}),
+        "name": "rikugame", "memoryWindowSeconds": 86400 * 3, "switchMargin": 0.2,
+        "memoryHeadroomCapBytes": 536870912}}),
     ("settings-vpa", {"targetRef": ref(), "recommender": "vpa", "recommenderSettings": {
         "name": "vpa", "cpuPercentile": 0.95, "marginFraction": 0.1, "memoryIntervalSeconds": 3600}}),
     ("settings-tortoise", {"targetRef": ref(), "recommender": "tortoise", "recommenderSettings": {

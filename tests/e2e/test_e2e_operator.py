@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from e2e_workloads import eventually, oversized_deployment
 from kubernetes_asyncio.client import ApiClient, AppsV1Api, CoreV1Api, CustomObjectsApi
+from operator_process import cycle_until, running_pod, tuner_manifest
 
 from kubeharness.cluster import Cluster
 from kubeharness.kwok import USAGE_CPU
@@ -27,43 +28,25 @@ pytestmark = pytest.mark.e2e
 MIB = 2**20
 
 
-def _tuner(name: str, target: str, mode: str) -> dict[str, Any]:
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Tuner", "metadata": {"name": name},
-            "spec": {"targetRef": {"kind": "Deployment", "name": target}, "mode": mode}}
 
 
-async def _running_pod(core: CoreV1Api, namespace: str, app: str) -> Any:
-    async def probe() -> Any:
-        pods = (await core.list_namespaced_pod(namespace, label_selector=f"app={app}")).items
-        ready = [p for p in pods if p.status.phase == "Running" and (p.status.container_statuses or [])
-                 and p.status.container_statuses[0].resources is not None]
-        return ready[0] if ready else None
-
-    return await eventually(probe, f"a running {app} pod reporting its resources", timeout=90)
 
 
-async def _cycle_until(reconciler: Reconciler, done: Any, what: str, timeout: float = 120) -> CycleReport:
-    async def probe() -> CycleReport | None:
-        report = await reconciler.cycle()
-        assert not report.errors, report.errors
-        return report if await done(report) else None
-
-    return await eventually(probe, what, timeout=timeout, interval=2.0)
 
 
 async def test_operator_recommends_in_off_and_resizes_in_place_in_auto_then_restores_its_state(
         e2e_cluster: Cluster, kube_api: ApiClient, namespace: str, crds: Path) -> None:
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
     await apps.create_namespaced_deployment(namespace, oversized_deployment("web"))
-    before = await _running_pod(core, namespace, "web")
-    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("web", "web", "Off"))
+    before = await running_pod(core, namespace, "web")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, tuner_manifest("web", "web", "Off"))
     settings = OperatorSettings(metrics_interval_seconds=5, namespace=namespace, watch_namespaces=(namespace,))
     reconciler = Reconciler(KubeAccess(kube_api), settings)
 
     async def status_has_samples(report: CycleReport) -> bool:
         return report.samples > 0
 
-    await _cycle_until(reconciler, status_has_samples, "pod metrics to reach the operator")
+    await cycle_until(reconciler, status_has_samples, "pod metrics to reach the operator")
     tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "web")
     status = tuner["status"]
     assert status["phase"] == "Recommending" and status["mode"] == "Off" and status["target"] == "Deployment/web"
@@ -81,7 +64,7 @@ async def test_operator_recommends_in_off_and_resizes_in_place_in_auto_then_rest
         pod = await core.read_namespaced_pod(before.metadata.name, namespace)
         return bool(pod.spec.containers[0].resources.requests["cpu"] != "500m")
 
-    await _cycle_until(reconciler, resized, "an in-place resize in Auto")
+    await cycle_until(reconciler, resized, "an in-place resize in Auto")
     pod = await core.read_namespaced_pod(before.metadata.name, namespace)
     assert pod.metadata.uid == before.metadata.uid, "resized in place, not replaced"
     assert pod.spec.containers[0].resources.requests["cpu"] == "350m"
@@ -117,8 +100,9 @@ async def test_kill_switch_configmap_stops_every_resize(e2e_cluster: Cluster, ku
     await core.create_namespaced_config_map(namespace, {"metadata": {"name": "rikugame-kill-switch"},
                                                         "data": {"killSwitch": "true"}})
     await apps.create_namespaced_deployment(namespace, oversized_deployment("api"))
-    before = await _running_pod(core, namespace, "api")
-    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("api", "api", "Auto"))
+    before = await running_pod(core, namespace, "api")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS,
+                                                 tuner_manifest("api", "api", "Auto"))
     reconciler = Reconciler(KubeAccess(kube_api), OperatorSettings(namespace=namespace,
                                                                   watch_namespaces=(namespace,)))
 
@@ -127,7 +111,7 @@ async def test_kill_switch_configmap_stops_every_resize(e2e_cluster: Cluster, ku
         containers = tuner.get("status", {}).get("containers", [])
         return bool(containers) and containers[0]["decided"]["cpu"] == "350m"
 
-    report = await _cycle_until(reconciler, decided_a_shrink, "a decided shrink")
+    report = await cycle_until(reconciler, decided_a_shrink, "a decided shrink")
     assert report.resized_pods == 0
     tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "api")
     actuating = next(c for c in tuner["status"]["conditions"] if c["type"] == "Actuating")
@@ -144,8 +128,8 @@ async def test_operator_creates_the_hpa_by_server_side_apply_and_the_real_contro
     busy = oversized_deployment("busy")
     busy["spec"]["template"]["metadata"]["annotations"][USAGE_CPU] = "450m"  # 90 % of the 500m request
     await apps.create_namespaced_deployment(namespace, busy)
-    await _running_pod(CoreV1Api(kube_api), namespace, "busy")
-    tuner = _tuner("busy", "busy", "Auto")
+    await running_pod(CoreV1Api(kube_api), namespace, "busy")
+    tuner = tuner_manifest("busy", "busy", "Auto")
     tuner["spec"]["horizontal"] = {"recommender": "static", "gatheringSeconds": 0, "targetUtilizationPercent": 50,
                                    "minReplicas": 1, "minReplicasFloor": 1, "maxReplicas": 4}
     tuner["spec"]["vertical"] = {"scaleDownIntervalSeconds": 86400}  # hold requests still after the first step
@@ -156,7 +140,7 @@ async def test_operator_creates_the_hpa_by_server_side_apply_and_the_real_contro
     async def hpa_written(report: CycleReport) -> bool:
         return report.hpa_writes > 0
 
-    await _cycle_until(reconciler, hpa_written, "the operator to apply the HPA")
+    await cycle_until(reconciler, hpa_written, "the operator to apply the HPA")
     hpa = await autoscaling.read_namespaced_horizontal_pod_autoscaler("busy", namespace)
     assert hpa.spec.min_replicas == 1
     assert hpa.spec.metrics[0].resource.target.average_utilization == 50
@@ -174,13 +158,15 @@ async def test_a_new_pod_of_a_resized_workload_starts_with_the_decided_resources
     import socket
 
     from rikugame.cluster.certs import serving_certificate
+    from rikugame.manifests.install import mutating_webhook
     from rikugame.operator.service import OperatorService
     from rikugame.operator.webhook import WebhookTLS
 
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
     await apps.create_namespaced_deployment(namespace, oversized_deployment("shop"))
-    first = await _running_pod(core, namespace, "shop")
-    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("shop", "shop", "Auto"))
+    first = await running_pod(core, namespace, "shop")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS,
+                                                 tuner_manifest("shop", "shop", "Auto"))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -188,7 +174,9 @@ async def test_a_new_pod_of_a_resized_workload_starts_with_the_decided_resources
                                 webhook_url=f"https://127.0.0.1:{port}/mutate",
                                 webhook_configuration=f"rikugame-{namespace}")
     cert = serving_certificate(["rikugame-webhook"], ["127.0.0.1"])
-    service = OperatorService(KubeAccess(kube_api), settings)
+    template = mutating_webhook(settings.namespace)
+    template["metadata"]["name"] = settings.webhook_configuration
+    service = OperatorService(KubeAccess(kube_api), settings, webhook_template=template)
     hook = await service._start_webhook("127.0.0.1", WebhookTLS(cert.cert_pem, cert.key_pem, cert.ca_pem))
     assert hook is not None
     try:
@@ -196,7 +184,7 @@ async def test_a_new_pod_of_a_resized_workload_starts_with_the_decided_resources
             pod = await core.read_namespaced_pod(first.metadata.name, namespace)
             return bool(pod.spec.containers[0].resources.requests["cpu"] == "350m")
 
-        await _cycle_until(service.reconciler, resized, "an in-place resize of the shop pod")
+        await cycle_until(service.reconciler, resized, "an in-place resize of the shop pod")
         # The API server picks a new webhook configuration up asynchronously: wait until a server-side dry run
         # of a pod of the same ReplicaSet comes back mutated, so the scale-up below is not a race.
         probe_pod = {"metadata": {"generateName": "probe-", "ownerReferences": [
@@ -234,43 +222,21 @@ async def test_operator_process_with_exactly_the_generated_role_resizes_in_place
         e2e_cluster: Cluster, kube_api: ApiClient, namespace: str, crds: Path, tmp_path: Path) -> None:
     """`rikugame operator` as a process, authenticated as the ServiceAccount of `rikugame manifests`
     (its ClusterRole and Role, applied with kubectl), leader election on: it must be allowed all it does."""
-    import asyncio
-    import signal
     import socket
-    import subprocess
-    import sys
     import time
-    import uuid
 
-    from kubeharness.kubeconfig import write_kubeconfig
+    from operator_process import OperatorProcess, apply_operator_role
+
     from kubeharness.kubectl import kubectl
-    from rikugame.manifests.install import NAME, install_objects
-    from rikugame.manifests.render import to_yaml
 
-    op_ns = f"op-{uuid.uuid4().hex[:8]}"
-    rbac = [o for o in install_objects(namespace=op_ns) if o["kind"] in
-            {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}]
-    (tmp_path / "rbac.yaml").write_text(to_yaml(rbac))
-    kubectl(e2e_cluster, "apply", "-f", str(tmp_path / "rbac.yaml"))
-    token = e2e_cluster.kube.request(
-        "POST", f"/api/v1/namespaces/{op_ns}/serviceaccounts/{NAME}/token",
-        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}},
-    )["status"]["token"]
-    kubeconfig = write_kubeconfig(tmp_path / "operator.kubeconfig", e2e_cluster.server, e2e_cluster.ca, token=token)
-
+    role = apply_operator_role(e2e_cluster, tmp_path)
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)
     await apps.create_namespaced_deployment(namespace, oversized_deployment("cart"))
-    before = await _running_pod(core, namespace, "cart")
-    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, _tuner("cart", "cart", "Auto"))
+    before = await running_pod(core, namespace, "cart")
+    await custom.create_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS,
+                                                 tuner_manifest("cart", "cart", "Auto"))
     created = time.monotonic()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (tmp_path / "operator.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rikugame.cli", "operator", "--kubeconfig", str(kubeconfig), "--namespace", op_ns,
-         "--watch-namespace", namespace, "--metrics-interval", "5s", "--webhook-port", "0", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT)
+    process = OperatorProcess(role, namespace, tmp_path / "operator.log", "--webhook-port", "0")
     try:
         async def resized() -> Any:
             pod = await core.read_namespaced_pod(before.metadata.name, namespace)
@@ -282,18 +248,12 @@ async def test_operator_process_with_exactly_the_generated_role_resizes_in_place
         assert pod.metadata.uid == before.metadata.uid
         tuner = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TUNERS, "cart")
         assert tuner["status"]["phase"] == "Working"
-        lease = await e2e_cluster_lease(kube_api, op_ns)
+        lease = await e2e_cluster_lease(kube_api, role.namespace)
         assert lease.startswith(socket.gethostname()), "the process took the Lease"
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = await asyncio.get_running_loop().run_in_executor(None, process.wait, 30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            code = -1
-        log.close()
-        kubectl(e2e_cluster, "delete", "--wait=false", "-f", str(tmp_path / "rbac.yaml"))
-    output = (tmp_path / "operator.log").read_text()
+        code = await process.stop()
+        kubectl(e2e_cluster, "delete", "--wait=false", "-f", str(role.rbac_file))
+    output = process.output()
     assert code == 0, output[-3000:]
     assert "Traceback" not in output and "403" not in output and "Forbidden" not in output, output[-3000:]
     assert "checkpoints written" in output

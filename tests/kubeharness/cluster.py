@@ -87,6 +87,7 @@ class Cluster:
         self.processes.append(kwok.start_kwok(b, self.pki, kc, self.work_dir, logs))
         ms, ms_port = metrics.start_metrics_server(b, kc, self.work_dir, logs)
         self.processes.append(ms)
+        self._metrics_server, self._metrics_port = ms, ms_port
         metrics.register_apiservice(self.kube, ms_port)
         kwok.create_nodes(self.kube, NODE_NAMES)
         _wait("kwok nodes Ready and untainted", self._nodes_ready, E2E_READY_TIMEOUT_S)
@@ -95,6 +96,21 @@ class Cluster:
         # An empty kwok node reports 0 CPU/memory, and metrics-server drops such nodes, so the
         # node list stays empty until pods run: only check that the aggregated API answers.
         _wait("metrics.k8s.io answering", self._metrics_api_answers, E2E_READY_TIMEOUT_S)
+
+    def stop_metrics_server(self) -> None:
+        """Stop metrics-server (its APIService stays registered and turns unavailable)."""
+        self._metrics_server.stop()
+        self.processes.remove(self._metrics_server)
+
+    def start_metrics_server(self) -> None:
+        """Start metrics-server again on its old port and wait until metrics.k8s.io answers."""
+        ms, _ = metrics.start_metrics_server(self.bin_dir, self.kubeconfig, self.work_dir, self.log_dir,
+                                             self._metrics_port)
+        self.processes.append(ms)
+        self._metrics_server = ms
+        _wait("APIService v1beta1.metrics.k8s.io Available again", lambda: metrics.apiservice_available(self.kube),
+              E2E_READY_TIMEOUT_S)
+        _wait("metrics.k8s.io answering again", self._metrics_api_answers, E2E_READY_TIMEOUT_S)
 
     def _nodes_ready(self) -> bool:
         items = self.kube.get("/api/v1/nodes", labelSelector="type=kwok")["items"]

@@ -11,13 +11,14 @@ APISERVICE = "v1beta1.metrics.k8s.io"
 
 
 def start_metrics_server(
-    bin_dir: Path, kubeconfig: Path, work_dir: Path, log_dir: Path
+    bin_dir: Path, kubeconfig: Path, work_dir: Path, log_dir: Path, port: int | None = None
 ) -> tuple[ManagedProcess, int]:
-    """Start metrics-server on 127.0.0.1 (self-signed serving cert); return it and its port.
+    """Start metrics-server on 127.0.0.1 (self-signed serving cert; ``port``: a free one by default);
+    return it and its port.
 
     Readiness is checked through the APIService (see `register_apiservice`), not here.
     """
-    port = free_port()
+    port = port or free_port()
     proc = ManagedProcess("metrics-server", [
         str(bin_dir / "metrics-server"),
         f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",

@@ -35,7 +35,10 @@ DAY = 86400
 
 # Short windows make the history longer than the memory window (the case where one ring of time slots
 # shared by all rows let one batch's older samples zero the others' peaks: issue 10).
-SETTINGS: dict[str, Any] = {"rikugame": RikugameSettings(memory_window_seconds=DAY),
+# The rikugame settings are pinned so the reference holds whatever its defaults become: with a 1-day window
+# its base is the maximum over the last day (min(max(time-of-day max, last day), window) = last day).
+SETTINGS: dict[str, Any] = {"rikugame": RikugameSettings(memory_window_seconds=DAY, memory_headroom_fraction=0.1,
+                                                         memory_headroom_cap_bytes=512 * MIB),
                             "vpa": VPASettings(memory_interval_seconds=HOUR)}
 RECOMMENDERS = ("krr-simple", "rikugame", "vpa", "tortoise", "window")
 
@@ -71,7 +74,7 @@ def memory_reference(name: str, pods: list[promdata.Pod]) -> float:
     t, v = raw_memory(pods)
     if name == "krr-simple":  # max × 1.15, at least 100 MiB, in whole MiB
         return max(math.ceil(v.max() * 1.15 / MIB) * MIB, 100 * MIB)
-    if name == "rikugame":  # max over the window + max(10 %, min(512 MiB, peak)), at least 32 MiB
+    if name == "rikugame":  # max over the 1-day window + max(10 %, min(512 MiB, peak)), at least 32 MiB
         window = SETTINGS["rikugame"].memory_window_seconds
         peak = v[t >= END - window].max()
         return max(peak + max(0.1 * peak, min(512 * MIB, peak)), 32 * MIB)

@@ -284,4 +284,32 @@ def test_policy_applies_the_operators_guardrails(prometheus: PromServer, tmp_pat
 
 
 # Memory per recommender against the raw series, across batchings, chunkings and arrival orders:
-# test_prom_memory.py.
+# test_prom_memory.py (it replaces the one-pod-per-query check of issue 10).
+
+
+def test_rikugame_memory_is_the_raw_time_of_day_peak_plus_headroom(prometheus: PromServer) -> None:
+    """Against an independent reference from the raw series (not the core): over the workload's pods, the
+    hourly maxima give min(max(max at ±2 h of END's time of day, max over the last 24 h), max over 7 days),
+    plus min(1Gi, that), within 1 % (docs/memory.md)."""
+    rows = by_workload(run_report(prometheus, recommender="rikugame"))
+    start = END - HISTORY - 60  # the first 60 s step reads the minute before the window
+    for key, row in rows.items():
+        ns, workload = key.split("/")
+        pods = [p for p in prometheus.pods if (p.namespace, p.workload) == (ns, workload)]
+        if not row.sufficient or any(p.oom_minute is not None for p in pods):
+            continue
+        tod = recent = week = 0.0
+        for p in pods:
+            t = p.sample_times()
+            keep = (t > start) & (t <= END) & np.isfinite(p.memory_bytes)
+            age = END // 3600 - t[keep] // 3600  # hours between the sample's hour and END's
+            mem = p.memory_bytes[keep]
+            near = np.isin(age % 24, (0, 1, 2, 22, 23)) & (age <= 14 * 24 + 2)
+            tod = max(tod, float(np.max(mem[near], initial=0.0)))
+            recent = max(recent, float(np.max(mem[age <= 24], initial=0.0)))
+            week = max(week, float(np.max(mem[age <= 7 * 24], initial=0.0)))
+        base = min(max(tod, recent), week)
+        if base <= 0:
+            continue
+        reference = base + min(1024 * MIB, base)
+        assert abs(row.memory_request_recommended - reference) <= 0.01 * reference, (key, row, reference)

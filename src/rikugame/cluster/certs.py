@@ -46,3 +46,9 @@ def serving_certificate(dns_names: list[str], ips: list[str], days: int = 365) -
         ca.public_bytes(serialization.Encoding.PEM), cert.public_bytes(serialization.Encoding.PEM),
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                           serialization.NoEncryption()))
+
+
+def expires_within(cert_pem: bytes, days: int) -> bool:
+    """Whether the certificate ends within ``days`` (time to make a new one)."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    return cert.not_valid_after_utc < datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=days)

@@ -25,7 +25,7 @@ from rikugame.errors import ConfigError, InputError
 from rikugame.files.outputs import check_output
 from rikugame.files.tables import one_line
 from rikugame.report import html, machine
-from rikugame.sim import profiles, replaying, scoring
+from rikugame.sim import profiles, replaying, risk_curve, scoring
 from rikugame.sources import traces
 
 DEMO_TRACE = "bitbrains-sample.parquet"
@@ -81,7 +81,7 @@ def scores_table(outcomes: dict[str, Outcome], title: str) -> Table:
     """
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     headers = ("recommender", "CPU\nalloc", "CPU\ndefic.", "CPU\n>req", "mem\nalloc",
-               "OOM-free\ndays", "chg/\nday", "chg\np99")
+               "OOM-free\ndays", "kills\n/1kd", "chg/\nday", "chg\np99")
     for header in headers:
         table.add_column(header, justify="left" if header == "recommender" else "right",
                          no_wrap=True)
@@ -89,7 +89,20 @@ def scores_table(outcomes: dict[str, Outcome], title: str) -> Table:
         s = o.scores
         table.add_row(name, _x(s.cpu_alloc_ratio), _pct(s.cpu_deficit_ratio), _pct(s.cpu_over_request_ratio),
                       _x(s.memory_alloc_ratio), _pct(s.oom_free_entity_days_ratio),
+                      "—" if s.oom_kills_per_1000_entity_days is None else f"{s.oom_kills_per_1000_entity_days:.0f}",
                       f"{s.changes_per_entity_day_mean:.2f}", f"{s.changes_per_entity_day_p99:.0f}")
+    return table
+
+
+def risk_curve_table(curve: list[risk_curve.RiskPoint]) -> Table:
+    """The memory risk knob's curve, one row per setting."""
+    table = Table(title="rikugame memory risk knob (recommenderSettings.memoryHeadroomCapBytes)",
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    for header in ("headroom cap", "mem alloc", "OOM-free days", "kills/1k days"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for p in curve:
+        table.add_row(f"{p.cap_bytes / 2**20:,.0f}Mi", _x(p.memory_alloc_ratio), _pct(p.oom_free_entity_days_ratio),
+                      f"{p.oom_kills_per_1000_entity_days:.1f}")
     return table
 
 
@@ -103,19 +116,26 @@ def export_requests_file(trace: traces.Trace, result: replaying.Replay, path: Pa
     periods = np.arange(len(result.period_starts))
     entity_col: list[str] = []
     ts_parts, cpu_parts, mem_parts, lim_parts = [], [], [], []
+    kd = result.kill_decisions
     for row, name in enumerate(trace.entities):
         if last_period[row] < 0:
             continue
         k = periods[first_period[row]:last_period[row] + 1]
-        c, m = cpu[k, row], mem[k, row]
-        keep = np.ones(len(k), dtype=bool)
-        keep[1:] = (c[1:] != c[:-1]) | (m[1:] != m[:-1])
-        kk = k[keep]
-        entity_col.extend([name] * len(kk))
-        ts_parts.append(result.period_starts[kk])
-        cpu_parts.append(cpu[kk, row] / 1000.0)
-        mem_parts.append(mem[kk, row])
-        lim_parts.append(lim[kk, row] if lim is not None else np.full(len(kk), -1))
+        t, c, m = result.period_starts[k], cpu[k, row], mem[k, row]
+        li = lim[k, row] if lim is not None else np.full(len(k), -1)
+        if kd is not None and (at := kd.rows == row).any():  # resizes at OOM kills, after their period's
+            order = np.argsort(np.concatenate([t, kd.timestamps[at]]), kind="stable")
+            t = np.concatenate([t, kd.timestamps[at]])[order]
+            c = np.concatenate([c, kd.cpu_millicores[at]])[order]
+            m = np.concatenate([m, kd.memory_bytes[at]])[order]
+            li = np.concatenate([li, kd.memory_limit_bytes[at]])[order]
+        keep = np.ones(len(t), dtype=bool)
+        keep[1:] = (c[1:] != c[:-1]) | (m[1:] != m[:-1]) | (li[1:] != li[:-1])
+        entity_col.extend([name] * int(keep.sum()))
+        ts_parts.append(t[keep])
+        cpu_parts.append(c[keep] / 1000.0)
+        mem_parts.append(m[keep])
+        lim_parts.append(li[keep])
     limits = np.concatenate(lim_parts) if lim_parts else np.zeros(0, dtype=np.int64)
     table = pa.table({
         "entity": pa.array(entity_col, pa.string()),
@@ -151,7 +171,8 @@ def resolve_recommenders(names: list[str]) -> list[str]:
 def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup: str,
                  export_requests: Path | None, fmt: str, report: Path | None, policy: Path | None,
                  oom_feedback: bool, max_entities: int | None,
-                 restart_every: str | None = None, output: Path | None = None) -> dict[str, Outcome]:
+                 restart_every: str | None = None, output: Path | None = None,
+                 memory_risk_curve: bool = False) -> dict[str, Outcome]:
     """The ``backtest`` command: ``fmt`` to ``output`` (stdout without one); ``report`` is the deprecated
     ``--report FILE`` (the HTML page, written besides ``fmt``)."""
     options.check_format(fmt)
@@ -159,6 +180,8 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
     recompute_seconds = options.duration("--recompute", recompute)
     warmup_seconds = options.duration("--warmup", warmup) if warmup not in ("0", "0s") else 0
     restart_every_seconds = options.duration("--restart-every", restart_every) if restart_every else None
+    if memory_risk_curve and "rikugame" not in names:
+        raise InputError("--memory-risk-curve: the knob is rikugame's; add -r rikugame")
     if max_entities is not None and max_entities < 1:
         raise InputError(f"--max-entities: expected a positive number of entities, got {max_entities}")
     spec = options.load_tuner_spec(policy)
@@ -175,11 +198,18 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
     for line in trace.warnings:
         err.print(f"[yellow]warning:[/] {trace.source}: {line}", highlight=False, soft_wrap=True)
     check_scorable(trace, warmup, warmup_seconds, err)
+    if memory_risk_curve and not trace.has_memory:
+        raise InputError("--memory-risk-curve: the trace has no memory_bytes to score")
     err.print(f"[dim]{trace.num_samples:,} samples of {len(trace.entities)} entities from {trace.source}; "
               f"recompute every {recompute}, warm-up {warmup}[/]", highlight=False, soft_wrap=True)
     outcomes = run_recommenders(trace, names, recompute_seconds=recompute_seconds,
                                 warmup_seconds=warmup_seconds, policy=spec, oom_feedback=oom_feedback,
                                 restart_every_seconds=restart_every_seconds, console=err)
+    curve = None
+    if memory_risk_curve:
+        curve = risk_curve.memory_risk_curve(trace, profiles.backtest_spec("rikugame", spec),
+                                             recompute_seconds=recompute_seconds, warmup_seconds=warmup_seconds,
+                                             oom_feedback=oom_feedback)
     if export_requests is not None:
         for name, outcome in outcomes.items():
             path = _export_path(export_requests, name, len(outcomes) > 1)
@@ -191,17 +221,20 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
     for page_path, flag in pages:
         try:
             size = html.write_backtest_report(page_path, trace, outcomes, warmup_seconds=warmup_seconds,
-                                              settings=settings)
+                                              settings=settings, risk_curve=curve)
         except OSError as exc:
             raise InputError(f"{flag}: cannot write {page_path}: {one_line(exc)}") from exc
         options.say_wrote(page_path, options.size_text(size))
     if fmt == "html":
         if output is None:
             sys.stdout.write(html.render_backtest(trace, outcomes, warmup_seconds=warmup_seconds,
-                                                  settings=settings))
+                                                  settings=settings, risk_curve=curve))
         return outcomes
     doc = backtest_doc(trace, outcomes, recompute_seconds=recompute_seconds, warmup_seconds=warmup_seconds,
                        oom_feedback=oom_feedback, restart_every_seconds=restart_every_seconds)
+    if curve is not None:
+        doc["memory_risk_curve"] = {"knob": f"recommenderSettings.{risk_curve.KNOB_WIRE}",
+                                    "points": [p.as_dict() for p in curve]}
     if fmt == "json":
         text = machine.to_json(doc)
     elif fmt == "yaml":
@@ -212,6 +245,8 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
         console = Console(file=io.StringIO(), record=True, width=Console().width if output is None else 120,
                           force_terminal=False)
         console.print(scores_table(outcomes, f"{len(trace.entities)} entities, {trace.num_samples:,} samples"))
+        if curve is not None:
+            console.print(risk_curve_table(curve))
         text = console.export_text()
     options.emit(text, output)
     return outcomes

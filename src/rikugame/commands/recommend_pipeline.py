@@ -50,6 +50,7 @@ def report_spec(recommender: str) -> TunerSpec:
         target_ref=TargetRef(name="report"), recommender=recommender,
         bounds=ResourceBounds(min_cpu="1m", max_cpu="100000", min_memory="1Mi", max_memory="1Pi"),
         vertical=VerticalGuardrails(scale_down_max_ratio=1.0, scale_down_interval_seconds=0,
+                                    memory_scale_down_max_ratio=1.0, memory_scale_down_interval_seconds=0,
                                     min_change_ratio=0.0, stale_after_seconds=3600))
 
 

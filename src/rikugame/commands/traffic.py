@@ -5,7 +5,10 @@ scalingEventsPerDay|peakReplicas|meanUtilization``, for the first load scale; ev
 csv (one row per load scale and policy) or html (the report page: verdict, tables, trade-off plot, a week of
 replicas/load/floor per policy, the HPA settings chosen); ``-o/--output FILE`` writes it to a file.
 ``--export-hpa`` writes Parquet with the HPA settings each policy applied (``policy``, ``timestamp``,
-``target_utilization_percent``, ``min_replicas``, ``max_replicas``, ``load_scale``; one row per change). With
+``target_utilization_percent``, ``min_replicas``, ``max_replicas``, ``behavior`` (autoscaling/v2
+``spec.behavior`` as JSON: windows, policies, tolerances), ``load_scale``; one row per change).
+``--scale-mode`` aggregate (default) / copy says how ``--load-scale`` grows the service (``sim.loadscale``);
+``--write-budget`` adds ``rikugame@…`` rows at other HPA write budgets. With
 ``--restart-every DURATION`` every policy's tuning is checkpointed to JSON bytes and rebuilt from them at each
 multiple of DURATION of simulated time; the JSON then has ``checkpointBytes.<policy>`` = {``mean``, ``max``,
 ``checkpoints``} per workload (and per scale under ``scales``).
@@ -14,6 +17,8 @@ multiple of DURATION of simulated time; the JSON then has ``checkpointBytes.<pol
 from __future__ import annotations
 
 import io
+import json
+import math
 import os
 import sys
 import time
@@ -32,6 +37,7 @@ from rich.table import Table
 
 from rikugame.commands import options
 from rikugame.core.horizontal import HorizontalPolicy
+from rikugame.core.horizontal.hpa import Behavior, ScalingRules
 from rikugame.errors import InputError
 from rikugame.files.cells import CellLocator
 from rikugame.files.outputs import check_output
@@ -41,16 +47,23 @@ from rikugame.files.values import measurement
 from rikugame.report import machine, page, plots
 from rikugame.report import traffic as traffic_report
 from rikugame.report.traffic import SettingsChange
+from rikugame.sim.loadscale import SCALE_MODES, ScaleMode
 from rikugame.sim.service import ServiceModel, TrafficTrace, simulate
 from rikugame.sim.traffic import CoreDriver, Scores, oracle_scores, score
 
 DEFAULT_SCALES = [1000.0, 100.0]
-Changes = dict[tuple[str, float], list[tuple[int, int, int, int]]]
+Changes = dict[tuple[str, float], list[tuple[int, int, int, int, str]]]
 CheckpointSizes = dict[tuple[str, float], list[int]]
 _WIDE = {"min_target_utilization_percent": 1, "max_target_utilization_percent": 100,
          "max_target_increase_percent": 100, "min_replicas_floor": 1, "min_replicas_cap": 1000,
          "max_replicas": 1000, "max_replicas_cap": 1000}
 
+_RIKUGAME: dict[str, Any] = {
+    "min_replicas": 2, "min_replicas_floor": 2, "min_replicas_cap": 1000, "max_replicas": 1000,
+    "max_replicas_cap": 1000, "max_target_utilization_percent": 100, "min_target_utilization_percent": 50,
+    "target_update_interval_seconds": 0, "max_target_increase_percent": 100}
+"""The scenario's rikugame rows: wide replica ranges, targets 50–90 %, the target free to move each minute
+(the write budget, not a daily interval, limits how often the HPA is rewritten)."""
 POLICIES: dict[str, HorizontalPolicy] = {
     "static-50": HorizontalPolicy(recommender="static", target_utilization_percent=50, min_replicas=2,
                                   **_WIDE),
@@ -58,17 +71,48 @@ POLICIES: dict[str, HorizontalPolicy] = {
                                   **_WIDE),
     "static-80": HorizontalPolicy(recommender="static", target_utilization_percent=80, min_replicas=2,
                                   **_WIDE),
+    "static-90": HorizontalPolicy(recommender="static", target_utilization_percent=90, min_replicas=2,
+                                  **_WIDE),
     "tortoise": HorizontalPolicy(recommender="tortoise"),
-    "rikugame": HorizontalPolicy(recommender="rikugame", min_replicas=2, min_replicas_floor=2,
-                                 min_replicas_cap=1000, max_replicas=1000, max_replicas_cap=1000,
-                                 max_target_utilization_percent=90, overload_budget_ratio=0.02),
-    "rikugame-strict": HorizontalPolicy(recommender="rikugame", min_replicas=2, min_replicas_floor=2,
-                                        min_replicas_cap=1000, max_replicas=1000, max_replicas_cap=1000,
-                                        max_target_utilization_percent=90, overload_budget_ratio=0.0003),
+    "rikugame": HorizontalPolicy(recommender="rikugame", overload_budget_ratio=0.01, **_RIKUGAME),
+    "rikugame-strict": HorizontalPolicy(recommender="rikugame", overload_budget_ratio=0.0003, **_RIKUGAME),
 }
 """The scenario's policies: name → the HorizontalPolicy that ``decide_horizontal`` runs with."""
 DECIDE_INTERVAL_SECONDS = {"static": 3600}
 """How often the simulated operator calls decide (default every minute; static never changes)."""
+
+
+def behavior_json(behavior: Behavior) -> str:
+    """The HPA ``spec.behavior`` as compact JSON, as autoscaling/v2 spells it (a window left to the
+    controller's default is omitted)."""
+    def rules(r: ScalingRules) -> dict[str, Any]:
+        out: dict[str, Any] = {"selectPolicy": r.select_policy.value,
+                               "policies": [{"type": p.type.value, "value": p.value, "periodSeconds": p.period_seconds}
+                                            for p in r.policies]}
+        if r.stabilization_window_seconds is not None:
+            out["stabilizationWindowSeconds"] = r.stabilization_window_seconds
+        if r.tolerance is not None:
+            out["tolerance"] = r.tolerance
+        return out
+    return json.dumps({"scaleUp": rules(behavior.scale_up), "scaleDown": rules(behavior.scale_down)},
+                      separators=(",", ":"))
+
+
+def budget_policies(budgets: list[str]) -> dict[str, HorizontalPolicy]:
+    """``--write-budget`` values (writes per hour, or ``unlimited``) → extra ``rikugame@…`` rows."""
+    out: dict[str, HorizontalPolicy] = {}
+    for text in budgets:
+        if text.strip().lower() in {"unlimited", "none", "inf"}:
+            out["rikugame@unlimited"] = POLICIES["rikugame"].model_copy(update={"max_writes_per_hour": None})
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and 0 < value <= 3600):
+            raise InputError(f"--write-budget: expected writes per hour in (0, 3600] or 'unlimited', got {text!r}")
+        out[f"rikugame@{value:g}/h"] = POLICIES["rikugame"].model_copy(update={"max_writes_per_hour": value})
+    return out
 
 
 def read_traffic(path: Path) -> TrafficTrace:
@@ -107,15 +151,14 @@ WeekData = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """Per minute of the week: timestamps, replicas, load (pods at 100 % of the request), minReplicas floor."""
 
 
-def _run_one(job: tuple[str, float, TrafficTrace, int | None, Week | None]
-             ) -> tuple[Scores, list[tuple[int, int, int, int]], list[int], WeekData | None]:
-    name, scale, trace, restart_every, week = job
-    policy = POLICIES[name]
-    model = ServiceModel(load_scale=scale,
+def _run_one(job: tuple[str, float, TrafficTrace, int | None, Week | None, ScaleMode, HorizontalPolicy]
+             ) -> tuple[Scores, list[tuple[int, int, int, int, str]], list[int], WeekData | None]:
+    name, scale, trace, restart_every, week, scale_mode, policy = job
+    model = ServiceModel(load_scale=scale, scale_mode=scale_mode,
                          decide_interval_seconds=DECIDE_INTERVAL_SECONDS.get(policy.recommender, 60))
     driver = CoreDriver(name, policy, model, restart_every_seconds=restart_every)
     run = simulate(trace, driver, model)
-    changes = [(t, s.target_utilization_percent, s.min_replicas, s.max_replicas)
+    changes = [(t, s.target_utilization_percent, s.min_replicas, s.max_replicas, behavior_json(s.behavior))
                for t, s in run.settings_changes]
     week_data: WeekData | None = None
     if week is not None:
@@ -171,12 +214,16 @@ class Evaluation:
 
 def evaluate(trace: TrafficTrace, scales: list[float], names: list[str], workers: int | None = None,
              restart_every_seconds: int | None = None, week: Week | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Evaluation:
-    """Every policy at every scale (in a process pool), then the oracle; ``progress(done, total)``."""
-    jobs = [(name, scale, trace, restart_every_seconds, week) for scale in scales for name in names]
+             progress: Callable[[int, int], None] | None = None, scale_mode: ScaleMode = "aggregate",
+             policies: dict[str, HorizontalPolicy] | None = None) -> Evaluation:
+    """Every policy at every scale (in a process pool), then the oracle; ``progress(done, total)``.
+    ``policies`` maps extra row names (e.g. write-budget variants) to their policies."""
+    table = {**POLICIES, **(policies or {})}
+    jobs = [(name, scale, trace, restart_every_seconds, week, scale_mode, table[name])
+            for scale in scales for name in names]
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     total = len(jobs) + len(scales)
-    results: list[tuple[Scores, list[tuple[int, int, int, int]], list[int], WeekData | None] | None]
+    results: list[tuple[Scores, list[tuple[int, int, int, int, str]], list[int], WeekData | None] | None]
     results = [None] * len(jobs)
     done = 0
     if workers > 1 and len(jobs) > 1:
@@ -194,7 +241,7 @@ def evaluate(trace: TrafficTrace, scales: list[float], names: list[str], workers
             if progress is not None:
                 progress(done, total)
     out = Evaluation({s: {} for s in scales}, {}, {})
-    for (name, scale, _, _, _), result in zip(jobs, results, strict=True):
+    for (name, scale, *_), result in zip(jobs, results, strict=True):
         assert result is not None
         sc, ch, sz, wk = result
         out.scores[scale][name] = sc
@@ -203,7 +250,7 @@ def evaluate(trace: TrafficTrace, scales: list[float], names: list[str], workers
         if wk is not None:
             out.weeks[(name, scale)] = wk
     for scale in scales:
-        out.scores[scale]["oracle"] = oracle_scores(trace, ServiceModel(load_scale=scale))
+        out.scores[scale]["oracle"] = oracle_scores(trace, ServiceModel(load_scale=scale, scale_mode=scale_mode))
         done += 1
         if progress is not None:
             progress(done, total)
@@ -211,15 +258,21 @@ def evaluate(trace: TrafficTrace, scales: list[float], names: list[str], workers
 
 
 def run(*, traffic: Path, load_scales: list[float], fmt: str, output: Path | None, report: Path | None,
-        export_hpa: Path | None, recommenders: list[str], restart_every: str | None = None) -> None:
+        export_hpa: Path | None, recommenders: list[str], restart_every: str | None = None,
+        scale_mode: str = "aggregate", write_budgets: list[str] | None = None) -> None:
     """The CLI entry (see module docstring). ``report`` is the deprecated ``--report`` (HTML besides ``fmt``)."""
     options.check_format(fmt)
+    if scale_mode not in SCALE_MODES:
+        raise InputError(f"--scale-mode: unknown mode {scale_mode!r}; choose from {', '.join(SCALE_MODES)}")
+    mode: ScaleMode = "copy" if scale_mode == "copy" else "aggregate"
     restart_seconds = options.duration("--restart-every", restart_every) if restart_every is not None else None
     scales = list(load_scales) or DEFAULT_SCALES
     if any(not np.isfinite(s) or s <= 0 for s in scales):
         bad = next(s for s in scales if not np.isfinite(s) or s <= 0)
         raise InputError(f"--load-scale: must be a positive number, got {bad:g}")
     names = select_policies(recommenders)
+    extra = budget_policies(write_budgets or [])
+    names += list(extra)
     if export_hpa is not None:
         check_output(export_hpa, "--export-hpa")
     if output is not None:
@@ -229,7 +282,7 @@ def run(*, traffic: Path, load_scales: list[float], fmt: str, output: Path | Non
         options.deprecated_report()
     trace = read_traffic(traffic)
     check_scorable(trace, ServiceModel().warmup_seconds)
-    model = ServiceModel()
+    model = ServiceModel(scale_mode=mode)
     wants_page = fmt == "html" or report is not None
     week, week_rule = busiest_week(trace, model.warmup_seconds) if wants_page else (None, "")
     err = Console(stderr=True)
@@ -242,7 +295,8 @@ def run(*, traffic: Path, load_scales: list[float], fmt: str, output: Path | Non
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = evaluate(trace, scales, names, restart_every_seconds=restart_seconds, week=week, progress=advance)
+        result = evaluate(trace, scales, names, restart_every_seconds=restart_seconds, week=week, progress=advance,
+                          scale_mode=mode, policies=extra)
     if export_hpa is not None:
         write_hpa_changes(export_hpa, result.changes)
         options.say_wrote(export_hpa, f"{sum(len(c) for c in result.changes.values()):,} HPA settings rows")
@@ -274,7 +328,7 @@ def _page_data(trace: TrafficTrace, result: Evaluation, model: ServiceModel
     for scale, rows in result.scores.items():
         weeks[scale] = [plots.WeekSeries(name, *result.weeks[(name, scale)]) for name in rows
                         if (name, scale) in result.weeks]
-        changes[scale] = {name: [SettingsChange(*c) for c in result.changes[(name, scale)]] for name in rows
+        changes[scale] = {name: [SettingsChange(*c[:4]) for c in result.changes[(name, scale)]] for name in rows
                           if (name, scale) in result.changes}
     return weeks, changes
 
@@ -339,16 +393,16 @@ def to_json(trace: TrafficTrace, scores: dict[float, dict[str, Scores]], model: 
 
 def table_text(scores: dict[float, dict[str, Scores]], trace: TrafficTrace, sizes: CheckpointSizes | None) -> str:
     """The rich tables (one per load scale, then the checkpoint sizes when the run restarted) as text."""
-    console = Console(file=io.StringIO(), width=120, record=True, force_terminal=False)
+    console = Console(file=io.StringIO(), width=140, record=True, force_terminal=False)
     for scale, rows in scores.items():
         table = Table(title=f"{Path(trace.source).name or 'traffic'} × {scale:g} (days 7+ scored)")
         for col in ("policy", "replica-hours", "overload min", "severe min", "scaling events/day",
-                    "peak replicas", "mean util"):
+                    "peak replicas", "mean util", "HPA writes/h"):
             table.add_column(col, justify="left" if col == "policy" else "right")
         for name, s in rows.items():
             table.add_row(name, f"{s.replica_hours:,.0f}", f"{s.overload_minutes:,}", f"{s.severe_minutes:,}",
                           f"{s.scaling_events_per_day:.1f}", str(s.peak_replicas),
-                          f"{s.mean_utilization:.1%}")
+                          f"{s.mean_utilization:.1%}", f"{s.writes_per_hour:.2f}")
         console.print(table)
     if sizes is not None:
         table = Table(title="checkpoint bytes per workload (JSON)")
@@ -370,6 +424,7 @@ def write_hpa_changes(path: Path, changes: Changes) -> None:
         "target_utilization_percent": pa.array([r[3] for r in rows], pa.int32()),
         "min_replicas": pa.array([r[4] for r in rows], pa.int32()),
         "max_replicas": pa.array([r[5] for r in rows], pa.int32()),
+        "behavior": pa.array([r[6] for r in rows], pa.string()),
         "load_scale": pa.array([r[1] for r in rows], pa.float64()),
     })
     try:

@@ -5,7 +5,8 @@ camelCase on the wire (``scaleDownMaxRatio``) and snake_case in Python. Quantiti
 strings here and integers (millicores, bytes) everywhere else. Bounds and the OOM bump follow Mercari
 Tortoise (pkg/config/config.go; peers-and-anchors.md §1.3): requests bounded to 50m–10 cores and
 50Mi–10Gi, OOM bump max(+20 %, +100Mi). The scale-down rate limits default to what the chosen recommender
-was backtested with (``presets``): 6 h / 30 % for ``rikugame``, Tortoise's 1 h / 20 % for ``tortoise``.
+was backtested with (``presets``): 6 h / 30 % for ``rikugame`` (memory: once a day, to the estimate),
+Tortoise's 1 h / 20 % for ``tortoise``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,17 @@ class ResourceMode(enum.StrEnum):
     VERTICAL = "Vertical"
     HORIZONTAL = "Horizontal"
     OFF = "Off"
+
+
+class RollingRestart(enum.StrEnum):
+    """When pods that cannot be resized in place may be replaced by a rolling restart instead."""
+
+    NEVER = "Never"
+    """Never: the refusal is reported and the pods keep their resources."""
+    IF_REPLICATED = "IfReplicated"
+    """Only when the workload has at least two ready pods (one pod at a time stays serving). The default."""
+    ALWAYS = "Always"
+    """Also a single-pod workload (a short outage while its pod is replaced)."""
 
 
 class LimitPolicy(enum.StrEnum):
@@ -148,6 +160,14 @@ class VerticalGuardrails(_Model):
     scale_down_interval_seconds: int | None = Field(
         None, ge=0, description="Least time between two decreases of a request (unset: the recommender's "
                                 "backtested default, 6 h for rikugame).")
+    memory_scale_down_max_ratio: float | None = Field(
+        None, ge=0.0, le=1.0, description="Largest fraction a memory request may drop in one step (unset: the "
+                                          "recommender's backtested default, 1.0 for rikugame; else "
+                                          "scaleDownMaxRatio).")
+    memory_scale_down_interval_seconds: int | None = Field(
+        None, ge=0, description="Least time between two decreases of a memory request (unset: the "
+                                "recommender's backtested default, 24 h for rikugame; else "
+                                "scaleDownIntervalSeconds).")
     decision_interval_seconds: int = Field(
         3600, ge=60, le=86400, description="How often the model moves on (the ensemble re-chooses, windows "
                                            "roll): decisions read in between change nothing.")
@@ -158,6 +178,11 @@ class VerticalGuardrails(_Model):
     oom_min_bump: MemoryQuantity = Field("100Mi", description="… and to at least peak + this.")
     stale_after_seconds: int = Field(1800, ge=60,
                                      description="Without a sample this recent, nothing shrinks.")
+    rolling_restart: RollingRestart = Field(
+        RollingRestart.IF_REPLICATED,
+        description="Where a pod cannot be resized in place (a RestartContainer resize policy, or the API "
+                    "refuses the resize): Never, IfReplicated (at least 2 ready pods) or Always, a rolling "
+                    "restart whose new pods get the decided resources from the webhook.")
 
     @property
     def oom_min_bump_bytes(self) -> int:
@@ -165,10 +190,14 @@ class VerticalGuardrails(_Model):
         return quantities.memory_bytes(self.oom_min_bump)
 
     def resolved(self, recommender: str) -> VerticalGuardrails:
-        """These guardrails with every unset field taken from ``recommender``'s backtested preset."""
+        """These guardrails with every unset field taken from ``recommender``'s backtested preset; memory's
+        rate limits, when neither set nor preset, are the (resolved) CPU ones."""
         preset = presets.vertical_guardrails(recommender)
         update = {name: value for name, value in preset.items() if getattr(self, name) is None}
-        return self.model_copy(update=update)
+        done = self.model_copy(update=update)
+        memory = {"memory_scale_down_max_ratio": done.scale_down_max_ratio,
+                  "memory_scale_down_interval_seconds": done.scale_down_interval_seconds}
+        return done.model_copy(update={k: v for k, v in memory.items() if getattr(done, k) is None})
 
     @property
     def max_step_ratio(self) -> float:
@@ -176,6 +205,20 @@ class VerticalGuardrails(_Model):
         if self.scale_down_max_ratio is None:
             raise ValueError("guardrails not resolved: scaleDownMaxRatio unset")
         return self.scale_down_max_ratio
+
+    @property
+    def memory_max_step_ratio(self) -> float:
+        """memoryScaleDownMaxRatio (call on :meth:`resolved` guardrails)."""
+        if self.memory_scale_down_max_ratio is None:
+            raise ValueError("guardrails not resolved: memoryScaleDownMaxRatio unset")
+        return self.memory_scale_down_max_ratio
+
+    @property
+    def memory_decrease_interval_seconds(self) -> int:
+        """memoryScaleDownIntervalSeconds (call on :meth:`resolved` guardrails)."""
+        if self.memory_scale_down_interval_seconds is None:
+            raise ValueError("guardrails not resolved: memoryScaleDownIntervalSeconds unset")
+        return self.memory_scale_down_interval_seconds
 
     @property
     def decrease_interval_seconds(self) -> int:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 DAY = 86400
+GIB = 2**30
 
 
 class _Settings(BaseModel):
@@ -28,15 +29,20 @@ class _Settings(BaseModel):
 
 
 class RikugameSettings(_Settings):
-    """``rikugame``: CPU arg-min ensemble, memory = windowed peak + byte headroom."""
+    """``rikugame``: CPU arg-min ensemble, memory = time-of-day peak + byte headroom."""
 
     name: Literal["rikugame"] = "rikugame"
     memory_window_seconds: int | None = Field(None, ge=3600, le=90 * DAY,
-                                              description="Window of the memory peak (default 7 days).")
+                                              description="Window of the memory peak that caps the "
+                                                          "time-of-day rule (default 7 days).")
     memory_headroom_fraction: float | None = Field(None, ge=0, le=10,
-                                                   description="Headroom as a fraction of the peak (0.1).")
-    memory_headroom_cap_bytes: float | None = Field(None, ge=0, description="Cap of the peak-sized headroom "
-                                                                            "(512 MiB).")
+                                                   description="Headroom as a fraction of the peak, when "
+                                                               "larger than the capped headroom (0).")
+    memory_headroom_cap_bytes: float | None = Field(
+        None, ge=0, le=64 * GIB,
+        description="The memory risk knob: bytes of headroom above the peak, at most the peak itself "
+                    "(default 1 GiB). Smaller is cheaper and riskier; the README and docs/memory.md show "
+                    "memory requested against OOM-free days for 0 to 2 GiB.")
     switch_margin: float | None = Field(None, ge=0, lt=1, description="How much cheaper a CPU model must be "
                                                                        "to be switched to (0.3).")
 

@@ -241,9 +241,29 @@ class WindowedMax:
         self.slot_max[renewed] = 0.0
         np.maximum.at(self.slot_max, (rows[keep], k[keep]), values[keep])
 
-    def maximum(self, now: int) -> FloatArray:
-        """Maximum per row over the window ending at ``now`` (0 when no sample)."""
-        live = self.slot_ids >= (now - self.window_seconds) // self.slot_seconds
+    def maximum(self, now: int, window_seconds: int | None = None) -> FloatArray:
+        """Maximum per row over the window ending at ``now`` (0 when no sample); ``window_seconds`` (at
+        most the ring's window) shortens it."""
+        window = self.window_seconds if window_seconds is None else min(window_seconds, self.window_seconds)
+        live = self.slot_ids >= (now - window) // self.slot_seconds
+        result: FloatArray = np.where(live, self.slot_max, 0.0).max(axis=1, initial=0.0)
+        return result
+
+    def time_of_day_maximum(self, now: int, days: int, half_width_seconds: int,
+                            day_seconds: int = 86400) -> FloatArray:
+        """Maximum per row over the slots within ``half_width_seconds`` of ``now``'s time of day, on each of
+        the last ``days`` days and today (0 when none has a sample).
+
+        Slots are compared by their distance in whole slots from ``now``'s slot, taken modulo a day, so a
+        slot 24 h, 48 h, … before (± the half width) counts. The ring must reach back ``days`` days plus
+        the half width.
+        """
+        day_slots = max(1, day_seconds // self.slot_seconds)
+        width = half_width_seconds // self.slot_seconds
+        age = now // self.slot_seconds - self.slot_ids
+        phase = age % day_slots
+        near = (phase <= width) | (phase >= day_slots - width)
+        live = (self.slot_ids >= 0) & (age >= 0) & (age <= days * day_slots + width) & near
         result: FloatArray = np.where(live, self.slot_max, 0.0).max(axis=1, initial=0.0)
         return result
 

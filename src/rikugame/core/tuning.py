@@ -133,10 +133,12 @@ class VerticalTuning:
         fresh = (self.last_sample >= 0) & (now - self.last_sample <= g.stale_after_seconds)
         frozen = emergency or self.spec.mode is UpdateMode.EMERGENCY
 
-        def rules(minimum: IntArray, maximum: IntArray) -> guardrails.ResourceRules:
+        def rules(minimum: IntArray, maximum: IntArray, *, memory: bool = False) -> guardrails.ResourceRules:
             return guardrails.ResourceRules(
-                minimum=minimum, maximum=maximum, scale_down_max_ratio=g.max_step_ratio,
-                scale_down_interval_seconds=g.decrease_interval_seconds, min_change_ratio=g.min_change_ratio)
+                minimum=minimum, maximum=maximum,
+                scale_down_max_ratio=g.memory_max_step_ratio if memory else g.max_step_ratio,
+                scale_down_interval_seconds=g.memory_decrease_interval_seconds if memory
+                else g.decrease_interval_seconds, min_change_ratio=g.min_change_ratio)
 
         cpu_proposed = _ceil_int(est.cpu_cores * 1000)
         cpu = guardrails.apply_chain(
@@ -144,7 +146,7 @@ class VerticalTuning:
             now=now, sufficient=est.sufficient, fresh=fresh, last_decrease=self.last_cpu_decrease)
         mem_proposed = _ceil_int(est.memory_bytes)
         mem = guardrails.apply_chain(
-            mem_proposed, self.current_memory_bytes, rules(self.min_memory_bytes, self.max_memory_bytes),
+            mem_proposed, self.current_memory_bytes, rules(self.min_memory_bytes, self.max_memory_bytes, memory=True),
             now=now, sufficient=est.sufficient, fresh=fresh, last_decrease=self.last_memory_decrease,
             oom=self.oom_pending, oom_base=self.oom_base_bytes, oom_ratio=g.oom_bump_ratio,
             oom_min_bytes=g.oom_min_bump_bytes)

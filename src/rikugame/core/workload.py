@@ -12,6 +12,7 @@ Cycle: ``observe`` / ``observe_replicas`` / ``record_oom`` as data arrives, ``ad
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -28,6 +29,10 @@ from rikugame.core.samples import UsageSamples
 from rikugame.core.tuning import VerticalTuning
 
 CHECKPOINT_KIND = "WorkloadTuning"
+BACK_TO_NORMAL_SECONDS = 3600
+"""How long leaving an emergency takes: shrinks stay frozen and minReplicas steps down from the emergency
+floor to the normal decision in ``BACK_TO_NORMAL_STEPS`` equal steps (few HPA writes, no cliff)."""
+BACK_TO_NORMAL_STEPS = 4
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ class WorkloadDecision:
     cpu_explanation: str
     memory_explanation: str
     vertical: VerticalDecisions
+    back_to_normal: bool = False
+    """Leaving an emergency (``BACK_TO_NORMAL_SECONDS``): nothing shrinks, minReplicas steps down."""
 
     @property
     def actuate(self) -> bool:
@@ -116,6 +123,12 @@ class WorkloadTuning:
         self.containers = list(containers)
         self.vertical = VerticalTuning(len(self.containers), spec, self.recommender_settings)
         self.horizontal = HorizontalTuning.start(spec.horizontal) if spec.horizontal is not None else None
+        self.in_emergency = False
+        """Whether the last ``note_emergency`` found an emergency (spec mode Emergency or metrics missing)."""
+        self.back_to_normal_since = -1
+        """When the last emergency ended (-1: not leaving one)."""
+        self.emergency_floor = 0
+        """minReplicas the HPA had when the emergency ended: where BackToNormal steps down from."""
         self._configure_rows()
 
     # -- containers ----------------------------------------------------------------------------------
@@ -200,20 +213,44 @@ class WorkloadTuning:
         if self.horizontal is not None:
             self.horizontal.advance(now)
 
+    def note_emergency(self, now: int, active: bool) -> None:
+        """Record whether an emergency holds at ``now`` (the spec's mode Emergency, or metrics missing): its
+        end starts the BackToNormal phase, which :meth:`decide` reads (a state update, like ``advance``)."""
+        active = active or self.spec.mode is UpdateMode.EMERGENCY
+        if active:
+            self.in_emergency, self.back_to_normal_since = True, -1
+        elif self.in_emergency:
+            self.in_emergency, self.back_to_normal_since = False, now
+            self.emergency_floor = self.horizontal.current.min_replicas if self.horizontal is not None else 0
+
+    def back_to_normal(self, now: int) -> float | None:
+        """How far BackToNormal has gone at ``now`` (0 at the emergency's end, in ``BACK_TO_NORMAL_STEPS``
+        steps; None: not in that phase)."""
+        if self.back_to_normal_since < 0 or now - self.back_to_normal_since >= BACK_TO_NORMAL_SECONDS:
+            return None
+        step = BACK_TO_NORMAL_SECONDS / BACK_TO_NORMAL_STEPS
+        return int((now - self.back_to_normal_since) // step) / BACK_TO_NORMAL_STEPS
+
     def decide(self, now: int, *, replicas: int | None = None, emergency: bool = False) -> WorkloadDecision:
         """The decision at ``now`` (changes no state). ``replicas``: spec.replicas now, for the HPA side
         (no HPA decision without it, or while no container requests CPU: utilisation is undefined).
-        ``emergency``: behave as the ``Emergency`` mode whatever the spec says (metrics went missing)."""
+        ``emergency``: behave as the ``Emergency`` mode whatever the spec says (metrics went missing).
+        After an emergency (see :meth:`note_emergency`), BackToNormal: nothing shrinks yet, and minReplicas
+        steps down from the emergency floor."""
         emergency = emergency or self.spec.mode is UpdateMode.EMERGENCY
-        v = self.vertical.decide(now, emergency=emergency)
+        recovering = None if emergency else self.back_to_normal(now)
+        v = self.vertical.decide(now, emergency=emergency or recovering is not None)
         containers = tuple(self._container_decision(i, name, v) for i, name in enumerate(self.containers))
         hpa = None
         if self.horizontal is not None and replicas is not None and self.pod_cpu_request_millicores() > 0:
             hpa = self.horizontal.decide(now, replicas=replicas, request_millicores=self.pod_cpu_request_millicores())
             if emergency:
                 hpa = emergency_hpa(hpa, max(replicas, self.horizontal.history.recent_peak_replicas()))
+            elif recovering is not None:
+                hpa = back_to_normal_hpa(hpa, self.emergency_floor, recovering)
         mode = UpdateMode.EMERGENCY if emergency and self.spec.mode is not UpdateMode.OFF else self.spec.mode
-        return WorkloadDecision(now, mode, containers, hpa, v.cpu_explanation, v.memory_explanation, v)
+        return WorkloadDecision(now, mode, containers, hpa, v.cpu_explanation, v.memory_explanation, v,
+                                back_to_normal=recovering is not None and self.spec.mode is not UpdateMode.OFF)
 
     def _container_decision(self, i: int, name: str, v: VerticalDecisions) -> ContainerDecision:
         t = self.vertical
@@ -243,7 +280,9 @@ class WorkloadTuning:
         """Everything, JSON-able and versioned (containers by name)."""
         return {"version": checkpoints.FORMAT_VERSION, "kind": CHECKPOINT_KIND, "containers": list(self.containers),
                 "vertical": self.vertical.to_checkpoint(),
-                "horizontal": self.horizontal.to_checkpoint() if self.horizontal is not None else None}
+                "horizontal": self.horizontal.to_checkpoint() if self.horizontal is not None else None,
+                "emergency": {"active": self.in_emergency, "backToNormalSince": self.back_to_normal_since,
+                              "floor": self.emergency_floor}}
 
     @classmethod
     def from_checkpoint(cls, spec: TunerSpec, data: dict[str, Any],
@@ -269,6 +308,11 @@ class WorkloadTuning:
         horizontal = checkpoints.field(data, "horizontal")
         if spec.horizontal is not None and horizontal is not None:
             tuning.horizontal = HorizontalTuning.from_checkpoint(spec.horizontal, horizontal)
+        emergency = data.get("emergency")  # absent in checkpoints written before BackToNormal existed
+        if isinstance(emergency, dict):
+            tuning.in_emergency = bool(checkpoints.field(emergency, "active"))
+            tuning.back_to_normal_since = int(checkpoints.field(emergency, "backToNormalSince"))
+            tuning.emergency_floor = int(checkpoints.field(emergency, "floor"))
         tuning._configure_rows()
         return tuning
 
@@ -280,3 +324,15 @@ def emergency_hpa(decision: HorizontalDecision, peak_replicas: int) -> Horizonta
     target = min(s.target_utilization_percent, prev.target_utilization_percent)
     settings = HPASettings(target, min_replicas, max(s.max_replicas, min_replicas), s.behavior)
     return replace(decision, settings=settings, explanation="emergency: " + decision.explanation)
+
+
+def back_to_normal_hpa(decision: HorizontalDecision, floor: int, progress: float) -> HorizontalDecision:
+    """BackToNormal: minReplicas at ``progress`` (0 → 1) of the way from the emergency ``floor`` down to the
+    normal decision; never below the normal decision."""
+    s = decision.settings
+    if floor <= s.min_replicas:
+        return decision
+    min_replicas = max(s.min_replicas, math.ceil(floor - (floor - s.min_replicas) * progress))
+    settings = HPASettings(s.target_utilization_percent, min_replicas, max(s.max_replicas, min_replicas), s.behavior)
+    return replace(decision, settings=settings,
+                   explanation=f"back to normal ({progress:.0%}): " + decision.explanation)

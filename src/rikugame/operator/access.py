@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
 
 from rikugame.errors import FieldConflict, ResizeRefused
 
-__all__ = ["ClusterAccess", "FieldConflict", "LeaderElection", "ResizeRefused"]
+__all__ = ["ClusterAccess", "ContainerHistory", "FieldConflict", "HistorySource", "LeaderElection",
+           "ResizeRefused"]
+
+
+class ContainerHistory(Protocol):
+    """One container's past samples (all its pods) and OOM kills."""
+
+    timestamps: NDArray[np.int64]
+    cpu_cores: NDArray[np.float64]
+    memory_bytes: NDArray[np.float64]
+    oom_timestamps: NDArray[np.int64]
+    oom_memory_bytes: NDArray[np.float64]
+
+
+class HistorySource(Protocol):
+    """Where a new Tuner's past usage comes from (``--prometheus``: ``sources.history.PrometheusHistory``)."""
+
+    history_seconds: int
+
+    async def workload_history(self, namespace: str, kind: str, name: str,
+                               end: int) -> Mapping[str, ContainerHistory]:
+        """Per container name, the workload's usage over ``history_seconds`` before ``end``."""
 
 
 class LeaderElection(Protocol):
@@ -33,6 +58,10 @@ class ClusterAccess(Protocol):
     async def replicaset_owners(self) -> dict[tuple[str, str], tuple[str, str]]:
         """(namespace, ReplicaSet) → (kind, name) of its controller."""
 
+    async def replicaset_owner(self, namespace: str, name: str) -> tuple[str, str] | None:
+        """(kind, name) of one ReplicaSet's controller (the webhook's lookup of a ReplicaSet made since the
+        last cycle's list, e.g. by a rollout)."""
+
     async def list_pod_metrics(self) -> list[dict[str, Any]] | None:
         """Every PodMetrics of metrics.k8s.io (None when the metrics API does not answer)."""
 
@@ -48,8 +77,12 @@ class ClusterAccess(Protocol):
     async def patch_tuner_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         """Merge ``status`` into the Tuner's status subresource."""
 
-    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
-        """Patch ``pods/resize``; ResizeRefused when the API server refuses."""
+    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> int:
+        """Patch ``pods/resize``: the pod's new ``metadata.generation``; ResizeRefused when the API server
+        refuses."""
+
+    async def restart_workload(self, namespace: str, kind: str, name: str, stamp: str) -> None:
+        """A rolling restart: set the pod template annotation ``rikugame.dev/restartedAt`` to ``stamp``."""
 
     async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
         """A Kubernetes Event about ``involved`` (best effort)."""

@@ -50,7 +50,22 @@ def _rules(rules: ScalingRules) -> dict[str, Any]:
                                         for p in rules.policies]}
     if rules.stabilization_window_seconds is not None:
         out["stabilizationWindowSeconds"] = rules.stabilization_window_seconds
+    if rules.tolerance is not None:
+        out["tolerance"] = _quantity(rules.tolerance)
     return out
+
+
+def _quantity(value: float) -> str:
+    """A tolerance as a Kubernetes quantity (milli-units: 0.025 → "25m", exact for 3 decimals)."""
+    return f"{round(value * 1000)}m"
+
+
+def _read_quantity(value: Any) -> float | None:
+    """A tolerance quantity as the apiserver returns it ("25m", "0.025" or a number); None if unset."""
+    if value is None:
+        return None
+    text = str(value)
+    return int(text[:-1]) / 1000 if text.endswith("m") else float(text)
 
 
 def _read_rules(data: Mapping[str, Any] | None, default: ScalingRules) -> ScalingRules:
@@ -60,7 +75,7 @@ def _read_rules(data: Mapping[str, Any] | None, default: ScalingRules) -> Scalin
                      for p in data.get("policies") or []) or default.policies
     window = data.get("stabilizationWindowSeconds")
     return ScalingRules(policies, None if window is None else int(window),
-                        SelectPolicy(data.get("selectPolicy", "Max")))
+                        SelectPolicy(data.get("selectPolicy", "Max")), _read_quantity(data.get("tolerance")))
 
 
 def settings_of(hpa: Mapping[str, Any]) -> HPASettings | None:

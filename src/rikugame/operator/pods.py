@@ -160,3 +160,60 @@ def resize_patch(current: Mapping[str, ContainerResources], target: Mapping[str,
             resources["limits"] = limits
         containers.append({"name": name, "resources": resources})
     return {"spec": {"containers": containers}} if containers else None
+
+
+def status_resources(pod: Mapping[str, Any]) -> dict[str, ContainerResources]:
+    """Every container's requests and limits as the kubelet reports them applied
+    (``status.containerStatuses[].resources``; containers that report none are left out)."""
+    out = {}
+    for status in pod.get("status", {}).get("containerStatuses") or []:
+        if status.get("resources") is not None:
+            out[status.get("name", "")] = container_resources(status)
+    return out
+
+
+def resize_progress(pod: Mapping[str, Any], generation: int) -> tuple[str, str | None]:
+    """Where the resize sent as pod ``generation`` stands, and what the kubelet said.
+
+    From the pod's conditions (kubernetes 1.33+: ``PodResizePending`` with reason ``Deferred`` or
+    ``Infeasible``; ``PodResizeInProgress``, reason ``Error`` when it failed) and, for completion, the
+    kubelet's ``status.observedGeneration`` having reached ``generation`` with every container's reported
+    resources equal to the spec. Returns one of Pending, Deferred, Infeasible, InProgress, Done, Error
+    (the names of ``core.tuner_status.ResizeState``).
+    """
+    status = pod.get("status", {})
+    for c in status.get("conditions") or []:
+        if c.get("status") != "True":
+            continue
+        if c.get("type") == "PodResizePending":
+            reason = c.get("reason") or "Deferred"
+            return ("Infeasible" if reason == "Infeasible" else "Deferred"), c.get("message")
+        if c.get("type") == "PodResizeInProgress":
+            return ("Error" if c.get("reason") == "Error" else "InProgress"), c.get("message")
+    observed = status.get("observedGeneration")
+    applied = status_resources(pod)
+    wanted = pod_resources(pod)
+    caught_up = observed is None or int(observed) >= generation
+    if caught_up and applied and all(applied.get(name) == res for name, res in wanted.items()):
+        return "Done", None
+    return "Pending", None
+
+
+def restart_required(pod: Mapping[str, Any], current: Mapping[str, ContainerResources],
+                     target: Mapping[str, ContainerResources]) -> str | None:
+    """Why resizing ``pod`` from ``current`` to ``target`` would restart a container (its ``resizePolicy``
+    says ``RestartContainer`` for a resource that changes), or None when it is a true in-place resize."""
+    for container in pod.get("spec", {}).get("containers", []):
+        name = container.get("name", "")
+        cur, want = current.get(name), target.get(name)
+        if cur is None or want is None or cur == want:
+            continue
+        changed = {"cpu": (cur.cpu_request_millicores, cur.cpu_limit_millicores)
+                   != (want.cpu_request_millicores, want.cpu_limit_millicores),
+                   "memory": (cur.memory_request_bytes, cur.memory_limit_bytes)
+                   != (want.memory_request_bytes, want.memory_limit_bytes)}
+        for policy in container.get("resizePolicy") or []:
+            resource = policy.get("resourceName", "")
+            if policy.get("restartPolicy") == "RestartContainer" and changed.get(resource):
+                return f"container {name} restarts on a {resource} resize (resizePolicy RestartContainer)"
+    return None

@@ -8,6 +8,7 @@ changed, a checkpoint every ``checkpoint_interval_seconds``). The decision core 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -22,12 +23,14 @@ from pydantic import ValidationError
 
 from rikugame.core import quantities
 from rikugame.core.checkpoints import CheckpointError
-from rikugame.core.policy import TunerSpec, UpdateMode
+from rikugame.core.policy import RollingRestart, TunerSpec, UpdateMode
 from rikugame.core.samples import UsageSamples
 from rikugame.core.tuner_status import (
     Action,
     Condition,
     Phase,
+    PodResize,
+    ResizeState,
     TunerStatus,
     condition,
     describe_hpa,
@@ -35,7 +38,7 @@ from rikugame.core.tuner_status import (
     status_from_decision,
 )
 from rikugame.core.workload import ContainerResources, WorkloadDecision, WorkloadTuning
-from rikugame.operator.access import ClusterAccess, FieldConflict, ResizeRefused
+from rikugame.operator.access import ClusterAccess, FieldConflict, HistorySource, ResizeRefused
 from rikugame.operator.hpas import apply_body, hpa_target, keda_owned, settings_of
 from rikugame.operator.pods import (
     OOMKill,
@@ -45,7 +48,9 @@ from rikugame.operator.pods import (
     pod_ready,
     pod_resources,
     resize_patch,
+    resize_progress,
     resize_target,
+    restart_required,
 )
 from rikugame.operator.settings import OperatorSettings
 
@@ -61,6 +66,28 @@ def rfc3339_seconds(text: str) -> int:
 def rfc3339(seconds: float) -> str:
     """RFC 3339 (UTC, whole seconds) of Unix seconds."""
     return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+IN_FLIGHT = (ResizeState.PENDING, ResizeState.IN_PROGRESS, ResizeState.DEFERRED)
+
+
+@dataclass
+class ResizeTrack:
+    """One in-place resize followed to completion (shown in the Tuner status as ``resizes``)."""
+
+    pod: str
+    generation: int
+    target: dict[str, ContainerResources]
+    deadline: int
+    sent: int = 0
+    state: ResizeState = ResizeState.PENDING
+    message: str | None = None
+    reported_done: bool = False
+
+    def status(self) -> PodResize:
+        """The status entry."""
+        return PodResize(pod=self.pod, generation=self.generation, state=self.state, deadline=rfc3339(self.deadline),
+                         message=self.message[:500] if self.message else None)
 
 
 @dataclass
@@ -81,6 +108,21 @@ class TunerRuntime:
     actions: list[Action] = field(default_factory=list)
     refused: dict[tuple[str, str], str] = field(default_factory=dict)
     """(pod, patch as JSON) → why the API refused it: not retried until the wanted size changes."""
+    resizes: dict[str, ResizeTrack] = field(default_factory=dict)
+    """Pod name → its last in-place resize, followed until Done, Error or Infeasible."""
+    infeasible: dict[str, dict[str, ContainerResources]] = field(default_factory=dict)
+    """Pod name → a size the kubelet found Infeasible: not asked again until the wanted size drops."""
+    admitted: dict[str, ContainerResources] = field(default_factory=dict)
+    """Per container, the resources last applied: what the webhook gives new pods (during a rolling restart
+    the old pods still show the old ones)."""
+    last_restart: int = -1
+    """When the operator last made a rolling restart of the workload (-1: never)."""
+    restart_notice: str | None = None
+    """The in-place impossibility last reported without a rolling restart (reported once)."""
+    decision: WorkloadDecision | None = None
+    """The last decision (for /metrics)."""
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    """(reason, message, type) of the Events this cycle's changes make, sent at its end."""
 
 
 @dataclass
@@ -95,6 +137,9 @@ class CycleReport:
     status_writes: int = 0
     checkpoint_writes: int = 0
     hpa_writes: int = 0
+    rolling_restarts: int = 0
+    resize_seconds: list[float] = field(default_factory=list)
+    """How long each in-place resize found done this cycle took (sent → done)."""
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -124,7 +169,9 @@ class Reconciler:
     """Drives every Tuner of a cluster through the decision core, one cycle at a time."""
 
     def __init__(self, access: ClusterAccess, settings: OperatorSettings,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, history: HistorySource | None = None) -> None:
+        self.history = history
+        self.backfills_left = 0
         self.access = access
         self.settings = settings
         self.clock = clock
@@ -139,6 +186,7 @@ class Reconciler:
         started = time.perf_counter()
         report = CycleReport()
         now = int(self.clock())
+        self.backfills_left = self.settings.backfills_per_cycle
         tuners = await self.access.list_tuners()
         if self.settings.watch_namespaces:
             tuners = [t for t in tuners if t["metadata"]["namespace"] in self.settings.watch_namespaces]
@@ -167,6 +215,9 @@ class Reconciler:
             except Exception as exc:  # one Tuner's failure must not stop the others
                 log.exception("tuner %s/%s failed", *key)
                 report.errors.append(f"{key[0]}/{key[1]}: {exc}")
+            # A Tuner's decision is ~3 ms of CPU: yield between Tuners so the webhook and /healthz answer
+            # during a long cycle (a 10,000-Tuner cycle would otherwise hold the loop for ~30 s).
+            await asyncio.sleep(0)
         for gone in set(self.tuners) - live:
             del self.tuners[gone]
         report.tuners = len(tuners)
@@ -194,15 +245,18 @@ class Reconciler:
             await self._publish_error(ns, name, f"target {ref.kind}/{ref.name} not found", report)
             return
         containers = [c["name"] for c in workload["spec"]["template"]["spec"]["containers"]]
-        rt = await self._runtime(obj, spec, containers, report)
+        rt = await self._runtime(obj, spec, containers, report, now)
+        if rt is None:  # waits for its backfill (per-cycle budget)
+            return
         t = rt.tuning
         if t.containers != containers:
             t.set_containers(containers)
         key = (ns, ref.kind, ref.name)
         pods = [p for p in pods_of.get(key, []) if p.get("status", {}).get("phase") == "Running"]
         ready = [p for p in pods if pod_ready(p)]
-        if ready:
-            t.set_current({c: r for c, r in pod_resources(ready[0]).items() if c in containers})
+        if ready:  # the newest pod: after a rolling restart, the first to carry the new resources
+            newest = max(ready, key=lambda p: p["metadata"].get("creationTimestamp") or "")
+            t.set_current({c: r for c, r in pod_resources(newest).items() if c in containers})
         mine = samples.get(key, [])
         if mine:
             rows = np.array([t.index(c) for c, *_ in mine if c in containers], dtype=np.int64)
@@ -213,6 +267,7 @@ class Reconciler:
         for pod in pods:
             for kill in oom_kills(pod):
                 self._record_oom(rt, kill, report)
+        self._track_resizes(rt, pods, now, report)
         if rt.last_metrics < 0:
             rt.last_metrics = now if metrics_ok and mine else rt.last_metrics
         missing = metrics_ok is False or (rt.last_metrics >= 0 and now - rt.last_metrics
@@ -231,14 +286,18 @@ class Reconciler:
             elif hpa is not None and (adopted := settings_of(hpa)) is not None:
                 t.set_current_hpa(adopted)
         t.advance(now)
+        t.note_emergency(now, missing)
         decision = t.decide(now, replicas=replicas, emergency=missing)
+        rt.decision = decision
         acted = False
         if decision.actuate and not halted and ready:
-            acted = await self._resize(rt, decision, ready, report)
+            acted = await self._resize(rt, decision, ready, workload, key, report)
         if decision.hpa is not None and decision.actuate and not halted:
-            conditions += await self._apply_hpa(rt, decision, workload, key, hpa, resized=acted, report=report)
+            waiting = acted or any(r.state in IN_FLIGHT for r in rt.resizes.values())
+            conditions += await self._apply_hpa(rt, decision, workload, key, hpa, resized=waiting, report=report)
         await self._publish(rt, decision, now, halted=halted, missing=missing, pods=len(ready), report=report,
                             extra=conditions)
+        await self._emit_events(rt)
         due = acted or rt.last_checkpoint < 0 or \
             self.clock() - rt.last_checkpoint >= self.settings.checkpoint_interval_seconds
         if due and time.perf_counter() < budget_end:
@@ -246,21 +305,22 @@ class Reconciler:
 
     # -- the webhook's view ------------------------------------------------------------------------------
     def decided_for(self, workload: WorkloadKey) -> dict[str, ContainerResources] | None:
-        """What pods of ``workload`` should start with: the resources last applied by its Tuner in Auto."""
+        """What pods of ``workload`` should start with: the resources last applied by its Tuner in Auto
+        (None: not tuned in Auto, or the kill switch is on)."""
         if self.halted:
             return None
         for rt in self.tuners.values():
             ref = rt.spec.target_ref
             if (rt.namespace, ref.kind, ref.name) == workload and rt.spec.mode is UpdateMode.AUTO:
-                v = rt.tuning.vertical
-                return {name: ContainerResources(int(v.current_cpu_millicores[i]), int(v.current_memory_bytes[i]),
-                                                 int(v.current_cpu_limit[i]), int(v.current_memory_limit[i]))
-                        for i, name in enumerate(rt.tuning.containers)}
+                v = rt.tuning.vertical  # before its first action since a start: what running pods have
+                return {name: rt.admitted.get(name) or ContainerResources(
+                    int(v.current_cpu_millicores[i]), int(v.current_memory_bytes[i]), int(v.current_cpu_limit[i]),
+                    int(v.current_memory_limit[i])) for i, name in enumerate(rt.tuning.containers)}
         return None
 
     # -- state -----------------------------------------------------------------------------------------
     async def _runtime(self, obj: dict[str, Any], spec: TunerSpec, containers: list[str],
-                       report: CycleReport) -> TunerRuntime:
+                       report: CycleReport, now: int) -> TunerRuntime | None:
         meta = obj["metadata"]
         key = (meta["namespace"], meta["name"])
         rt = self.tuners.get(key)
@@ -271,6 +331,8 @@ class Reconciler:
             data = rt.tuning.to_checkpoint()
             tuning = WorkloadTuning.from_checkpoint(spec, data)
             rt.spec, rt.generation, rt.tuning = spec, generation, tuning
+            rt.refused.clear()  # a new spec (e.g. rollingRestart) may make a refused change possible
+            rt.restart_notice = None
             return rt
         tuning = WorkloadTuning(spec, containers)
         stored = await self.access.read_checkpoint(*key)
@@ -281,9 +343,37 @@ class Reconciler:
                 log.info("tuner %s/%s: state restored from its checkpoint", *key)
             except (KeyError, ValueError, CheckpointError) as exc:
                 report.errors.append(f"{key[0]}/{key[1]}: checkpoint unusable, starting afresh: {exc}")
+        elif self.history is not None:  # a new Tuner: its workload's past, within the per-cycle budget
+            if self.backfills_left <= 0:
+                return None
+            self.backfills_left -= 1
+            await self._backfill(tuning, spec, key, now)
         rt = TunerRuntime(key[0], key[1], str(meta.get("uid", "")), generation, spec, tuning)
         self.tuners[key] = rt
         return rt
+
+    async def _backfill(self, tuning: WorkloadTuning, spec: TunerSpec, key: tuple[str, str], now: int) -> None:
+        """A new Tuner (no checkpoint) starts from its workload's past usage instead of gathering for days.
+        OOM kills of the last hour also raise memory at once; older ones are in the memory peaks already."""
+        assert self.history is not None
+        ref = spec.target_ref
+        try:
+            past = await self.history.workload_history(key[0], ref.kind, ref.name, now)
+        except Exception as exc:  # no backfill is no reason to stop: the Tuner gathers as without one
+            log.warning("tuner %s/%s: no backfill from the history source: %s", *key, exc)
+            return
+        samples = 0
+        for name, h in past.items():
+            if name not in tuning.containers or len(h.timestamps) == 0:
+                continue
+            tuning.observe(UsageSamples.of(np.full(len(h.timestamps), tuning.index(name)), h.timestamps,
+                                           h.cpu_cores, h.memory_bytes))
+            samples += len(h.timestamps)
+            for when, memory in zip(h.oom_timestamps, h.oom_memory_bytes, strict=True):
+                if now - int(when) <= 3600:
+                    tuning.record_oom(name, int(when), float(memory))
+        log.info("tuner %s/%s: backfilled %d samples of %d container(s) from the history source", *key, samples,
+                 len(past))
 
     def _observe_replicas(self, rt: TunerRuntime, now: int, replicas: int, ready: list[dict[str, Any]],
                           mine: list[tuple[str, int, float, float]]) -> None:
@@ -303,12 +393,45 @@ class Reconciler:
         current = rt.tuning.vertical.current_memory_bytes[rt.tuning.index(kill.container)]
         rt.tuning.record_oom(kill.container, when, float(max(kill.limit_bytes, int(current))))
         report.oom_kills += 1
+        rt.events.append(("OOMKilled", f"container {kill.container} of pod uid {kill.pod_uid} was OOM-killed "
+                                       f"(restart {kill.restart_count}): memory is raised now", "Warning"))
+
+    def _track_resizes(self, rt: TunerRuntime, pods: list[dict[str, Any]], now: int, report: CycleReport) -> None:
+        """Follow each in-place resize from the pod's conditions and the kubelet's observed generation, to
+        Done, Infeasible (not asked again until the wanted size drops) or Error (its deadline passed)."""
+        by_name = {p["metadata"]["name"]: p for p in pods}
+        for pname, track in list(rt.resizes.items()):
+            pod = by_name.get(pname)
+            if pod is None or (track.state is ResizeState.DONE and track.reported_done):
+                del rt.resizes[pname]
+                continue
+            if track.state not in IN_FLIGHT:
+                continue
+            state_name, message = resize_progress(pod, track.generation)
+            state = ResizeState(state_name)
+            if state in IN_FLIGHT and now > track.deadline:
+                state, message = ResizeState.ERROR, f"not done by its deadline (still {state_name}" + (
+                    f": {message})" if message else ")")
+            if state == track.state:
+                continue
+            track.state, track.message = state, message
+            if state is ResizeState.DONE:
+                report.resize_seconds.append(float(now - track.sent))
+            if state is ResizeState.INFEASIBLE:
+                rt.infeasible[pname] = track.target
+                self._action(rt, now, f"resize {pname} infeasible", "", "", message or "the node cannot fit it",
+                             reason="ResizeInfeasible", type_="Warning")
+            elif state is ResizeState.ERROR:
+                self._action(rt, now, f"resize {pname} failed", "", "", message or "error",
+                             reason="ResizeFailed", type_="Warning")
 
     # -- acting ----------------------------------------------------------------------------------------
     async def _resize(self, rt: TunerRuntime, decision: WorkloadDecision, pods: list[dict[str, Any]],
-                      report: CycleReport) -> bool:
+                      workload: dict[str, Any], key: WorkloadKey, report: CycleReport) -> bool:
         decided = {c.name: c.decided for c in decision.containers}
         failed: set[str] = set()
+        resized: set[str] = set()
+        blocked: dict[str, str] = {}
         changed = False
         for pod in pods:
             current = pod_resources(pod)
@@ -317,30 +440,77 @@ class Reconciler:
             if patch is None:
                 continue
             pname = pod["metadata"]["name"]
-            ident = (pname, json.dumps(patch, sort_keys=True))
-            if ident in rt.refused:
-                failed.update(c["name"] for c in patch["spec"]["containers"])
+            names = {c["name"] for c in patch["spec"]["containers"]}
+            restarts = restart_required(pod, current, target)
+            if restarts is not None:
+                blocked[pname] = restarts
+                failed.update(names)
                 continue
+            ident = (pname, json.dumps(patch, sort_keys=True))
+            track = rt.resizes.get(pname)
+            in_flight = track is not None and track.state in IN_FLIGHT and not _raises_memory(current, target)
+            infeasible = rt.infeasible.get(pname)
+            if ident in rt.refused or in_flight or (infeasible is not None and not _drops(target, infeasible)):
+                failed.update(names)
+                continue
+            rt.infeasible.pop(pname, None)
             try:
-                await self.access.resize_pod(rt.namespace, pname, patch)
+                generation = await self.access.resize_pod(rt.namespace, pname, patch)
             except ResizeRefused as exc:
                 rt.refused[ident] = exc.message
-                failed.update(c["name"] for c in patch["spec"]["containers"])
+                failed.update(names)
                 report.refused_resizes += 1
-                self._action(rt, decision.now, f"resize {pname} refused", "", "", exc.message)
+                self._action(rt, decision.now, f"resize {pname} refused", "", "", exc.message,
+                             reason="ResizeRefused", type_="Warning")
+                if exc.status == 422:  # the API says this resize cannot happen in place
+                    blocked[pname] = exc.message
                 continue
+            rt.resizes[pname] = ResizeTrack(pname, generation, target,
+                                            decision.now + self.settings.resize_deadline_seconds, decision.now)
             report.resized_pods += 1
             changed = True
+            resized.update(names)
             for c in patch["spec"]["containers"]:
                 before = current[c["name"]]
                 after = target[c["name"]]
                 why = ", ".join(next(d.cpu_reasons + d.memory_reasons for d in decision.containers
                                      if d.name == c["name"]))
                 self._action(rt, decision.now, f"resize {pname}/{c['name']}", describe_requests(before),
-                             describe_requests(after), why)
+                             describe_requests(after), why, reason="Resized")
+        if blocked and await self._rolling_restart(rt, decision, workload, key, len(pods), blocked, report):
+            failed, changed = set(), True  # the new pods get the whole decision from the webhook
+            resized.update(c.name for c in decision.containers)
         applied = [c.name for c in decision.containers if c.name not in failed]
         rt.tuning.apply(decision, containers=applied, hpa=False)
+        rt.admitted.update({c.name: c.decided for c in decision.containers if c.name in resized})
         return changed
+
+    async def _rolling_restart(self, rt: TunerRuntime, decision: WorkloadDecision, workload: dict[str, Any],
+                               key: WorkloadKey, ready: int, blocked: Mapping[str, str],
+                               report: CycleReport) -> bool:
+        """Replace pods that cannot be resized in place by a rolling restart (their successors get the decided
+        resources from the webhook), if the Tuner's ``vertical.rollingRestart`` allows it for ``ready`` pods,
+        the webhook is served, no rollout is under way, and none was made within the decision interval."""
+        policy = rt.spec.vertical.rolling_restart
+        why = "; ".join(f"{pod}: {reason}" for pod, reason in sorted(blocked.items()))
+        allowed = policy is RollingRestart.ALWAYS or (policy is RollingRestart.IF_REPLICATED and ready >= 2)
+        if not allowed or self.settings.webhook_port is None:
+            notice = (f"rollingRestart {policy.value} and {ready} ready pod(s)" if not allowed
+                      else "no webhook is served, so new pods would not get the decided resources")
+            if rt.restart_notice != why:
+                rt.restart_notice = why
+                self._action(rt, decision.now, "in-place resize impossible", "", "", f"{why} (no rolling restart: "
+                             f"{notice})", reason="InPlaceImpossible", type_="Warning")
+            return False
+        interval = rt.spec.vertical.decision_interval_seconds
+        if _rollout_in_progress(workload) or (rt.last_restart >= 0 and decision.now - rt.last_restart < interval):
+            return False
+        await self.access.restart_workload(key[0], key[1], key[2], rfc3339(decision.now))
+        rt.last_restart, rt.restart_notice = decision.now, None
+        report.rolling_restarts += 1
+        self._action(rt, decision.now, f"rolling restart {key[1]}/{key[2]}", "", "",
+                     f"in place impossible: {why}", reason="RollingRestart", type_="Warning")
+        return True
 
     async def _apply_hpa(self, rt: TunerRuntime, decision: WorkloadDecision, workload: dict[str, Any],
                          key: WorkloadKey, hpa: dict[str, Any] | None, *, resized: bool,
@@ -364,18 +534,30 @@ class Reconciler:
         report.hpa_writes += 1
         before, after = decision.hpa.previous, decision.hpa.settings
         self._action(rt, decision.now, f"hpa {name}", describe_hpa(before), describe_hpa(after),
-                     ", ".join(decision.hpa.reasons.describe()))
+                     ", ".join(decision.hpa.reasons.describe()), reason="HPAUpdated")
         return []
 
-    def _action(self, rt: TunerRuntime, now: int, what: str, before: str, after: str, why: str) -> None:
-        rt.actions.append(Action(time=rfc3339(now), what=what, from_=before, to=after, why=why[:500]))
+    def _action(self, rt: TunerRuntime, now: int, what: str, before: str, after: str, why: str, *,
+                reason: str, type_: str = "Normal") -> None:
+        """Record a change in the status's last actions, and as a Kubernetes Event (sent after the cycle)."""
+        action = Action(time=rfc3339(now), what=what, from_=before, to=after, why=why[:500])
+        rt.actions.append(action)
         del rt.actions[:-MAX_ACTIONS]
+        rt.events.append((reason, f"{action.summary()} ({action.why})"[:1000], type_))
+
+    async def _emit_events(self, rt: TunerRuntime) -> None:
+        involved = {"kind": "Tuner", "namespace": rt.namespace, "name": rt.name, "uid": rt.uid,
+                    "apiVersion": "rikugame.dev/v1alpha1"}
+        events, rt.events = rt.events, []
+        for reason, message, type_ in events:
+            await self.access.emit_event(involved, reason, message, type_)
 
     # -- publishing ------------------------------------------------------------------------------------
     async def _publish(self, rt: TunerRuntime, decision: WorkloadDecision, now: int, *, halted: bool,
                        missing: bool, pods: int, report: CycleReport, extra: list[Condition]) -> None:
         phase = (Phase.EMERGENCY if decision.mode is UpdateMode.EMERGENCY else
-                 Phase.RECOMMENDING if not decision.actuate else Phase.WORKING)
+                 Phase.RECOMMENDING if not decision.actuate else
+                 Phase.BACK_TO_NORMAL if decision.back_to_normal else Phase.WORKING)
         when = rfc3339(now)
         own = [
             condition("MetricsAvailable", not missing, "MetricsMissing" if missing else "MetricsArrive",
@@ -393,6 +575,7 @@ class Reconciler:
                                       target=f"{rt.spec.target_ref.kind}/{rt.spec.target_ref.name}",
                                       conditions=own)
         status = status.model_copy(update={
+            "resizes": [t.status() for t in rt.resizes.values()],
             "last_actions": list(rt.actions),
             "last_action": rt.actions[-1].summary()[:200] if rt.actions else None})
         body = status.model_dump(by_alias=True, exclude_none=True, mode="json")
@@ -410,9 +593,9 @@ class Reconciler:
         rt.published, rt.status = comparable, status
         report.status_writes += 1
         if first or previous_phase != phase:
-            await self.access.emit_event({"kind": "Tuner", "namespace": rt.namespace, "name": rt.name,
-                                          "uid": rt.uid, "apiVersion": "rikugame.dev/v1alpha1"},
-                                         "Phase", f"phase {phase.value}")
+            rt.events.append(("Phase", f"phase {phase.value}", "Warning" if phase is Phase.EMERGENCY else "Normal"))
+        for track in rt.resizes.values():
+            track.reported_done = track.state is ResizeState.DONE
 
     async def _publish_error(self, ns: str, name: str, message: str, report: CycleReport) -> None:
         await self.access.patch_tuner_status(ns, name, {"phase": Phase.ERROR.value, "lastAction": message[:200]})
@@ -436,6 +619,31 @@ class Reconciler:
         await self.access.write_checkpoint(rt.namespace, rt.name, obj, data)
         rt.last_checkpoint = self.clock()
         report.checkpoint_writes += 1
+
+
+def _rollout_in_progress(workload: Mapping[str, Any]) -> bool:
+    """Whether the workload's controller has not caught up with its spec yet, or some pods are not updated
+    or not available (Deployment, StatefulSet and DaemonSet status fields)."""
+    meta, spec, status = workload.get("metadata", {}), workload.get("spec", {}), workload.get("status", {})
+    if int(status.get("observedGeneration", 0)) < int(meta.get("generation", 0)):
+        return True
+    wanted = int(spec.get("replicas", status.get("desiredNumberScheduled", 0)) or 0)
+    updated = int(status.get("updatedReplicas", status.get("updatedNumberScheduled", wanted)) or 0)
+    unavailable = int(status.get("unavailableReplicas", status.get("numberUnavailable", 0)) or 0)
+    return updated < wanted or unavailable > 0
+
+
+def _raises_memory(current: Mapping[str, ContainerResources], target: Mapping[str, ContainerResources]) -> bool:
+    """Whether ``target`` raises any container's memory request (an OOM bump: never waits for a resize)."""
+    return any(target[n].memory_request_bytes > c.memory_request_bytes for n, c in current.items() if n in target)
+
+
+def _drops(target: Mapping[str, ContainerResources], infeasible: Mapping[str, ContainerResources]) -> bool:
+    """Whether ``target`` asks for less than the Infeasible size: no request above it, at least one below."""
+    pairs = [(target[n], r) for n, r in infeasible.items() if n in target]
+    requests = [(t.cpu_request_millicores, r.cpu_request_millicores) for t, r in pairs] + \
+               [(t.memory_request_bytes, r.memory_request_bytes) for t, r in pairs]
+    return all(a <= b for a, b in requests) and any(a < b for a, b in requests)
 
 
 def _strip_times(status: dict[str, Any]) -> str:

@@ -5,22 +5,24 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import copy
 import logging
 import signal
 import ssl
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from rikugame.operator.access import ClusterAccess, LeaderElection
+from rikugame.operator.access import ClusterAccess, HistorySource, LeaderElection
 from rikugame.operator.pods import owner_workload
-from rikugame.operator.reconciler import CycleReport, Reconciler
+from rikugame.operator.reconciler import CycleReport, Reconciler, TunerRuntime
 from rikugame.operator.settings import OperatorSettings
-from rikugame.operator.webhook import WebhookTLS, review_response, webhook_configuration
+from rikugame.operator.webhook import WebhookTLS, review_response
 
 log = logging.getLogger("rikugame.operator")
 
@@ -40,13 +42,38 @@ class OperatorMetrics:
         self.writes = Counter("rikugame_writes", "Writes to the API server by kind.", ["kind"], registry=r)
         self.samples = Counter("rikugame_samples", "Usage samples fed to the decision core.", registry=r)
         self.leader = Gauge("rikugame_leader", "1 while this replica holds the Lease.", registry=r)
+        self.resize_seconds = Histogram(
+            "rikugame_resize_seconds", "From sending an in-place resize to the kubelet reporting it done.",
+            buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600), registry=r)
+        self.phases = Gauge("rikugame_tuners_by_phase", "Tuners per phase (Emergency: metrics missing or "
+                                                       "mode Emergency).", ["phase"], registry=r)
+        self.requests = Gauge("rikugame_container_request", "Per Tuner and container: the recommendation "
+                                                            "(before guardrails) and the decision, in cores "
+                                                            "and bytes.",
+                              ["namespace", "tuner", "container", "resource", "value"], registry=r)
 
-    def record(self, report: CycleReport) -> None:
-        """Account one cycle."""
+    def record(self, report: CycleReport, tuners: Iterable[TunerRuntime] = ()) -> None:
+        """Account one cycle (and publish every Tuner's phase and requests)."""
         self.cycles.inc()
         self.cycle_seconds.observe(report.seconds)
         self.tuners.set(report.tuners)
+        for seconds in report.resize_seconds:
+            self.resize_seconds.observe(seconds)
+        self.phases.clear()
+        self.requests.clear()
+        for rt in tuners:
+            if rt.status is not None and rt.status.phase is not None:
+                self.phases.labels(rt.status.phase.value).inc()
+            if rt.decision is None:
+                continue
+            for c in rt.decision.containers:
+                for resource, proposed, decided in (
+                        ("cpu", c.proposed_cpu_millicores / 1000, c.decided.cpu_request_millicores / 1000),
+                        ("memory", c.proposed_memory_bytes, c.decided.memory_request_bytes)):
+                    self.requests.labels(rt.namespace, rt.name, c.name, resource, "recommended").set(proposed)
+                    self.requests.labels(rt.namespace, rt.name, c.name, resource, "decided").set(decided)
         self.actions.labels("resized").inc(report.resized_pods)
+        self.actions.labels("rolling_restart").inc(report.rolling_restarts)
         self.actions.labels("refused").inc(report.refused_resizes)
         self.ooms.inc(report.oom_kills)
         self.errors.inc(len(report.errors))
@@ -59,12 +86,17 @@ class OperatorService:
     """Runs ``Reconciler.cycle`` every ``metrics_interval_seconds`` and serves health and metrics."""
 
     def __init__(self, access: ClusterAccess, settings: OperatorSettings,
-                 election: LeaderElection | None = None) -> None:
+                 election: LeaderElection | None = None, webhook_template: dict[str, Any] | None = None,
+                 history: HistorySource | None = None) -> None:
+        """``webhook_template``: the MutatingWebhookConfiguration deploy/ installs (``rikugame manifests``);
+        the operator applies it with its own clientConfig and caBundle when it serves the webhook.
+        ``history``: where new Tuners' past usage is read (``--prometheus``)."""
+        self.webhook_template = webhook_template
         self.settings = settings
         self.access = access
         self.election = election
         self.leader = election is None
-        self.reconciler = Reconciler(access, settings)
+        self.reconciler = Reconciler(access, settings, history=history)
         self.metrics = OperatorMetrics()
         self.last_success = time.monotonic()
 
@@ -105,6 +137,16 @@ class OperatorService:
         meta = pod.setdefault("metadata", {})
         meta.setdefault("namespace", (review.get("request") or {}).get("namespace", ""))
         workload = owner_workload(pod, self.reconciler.rs_owners)
+        if workload is None and (rs := _replicaset_of(meta)) is not None:
+            # A ReplicaSet made since the last cycle (a rollout, the operator's own rolling restart): look it up.
+            try:
+                owner = await self.access.replicaset_owner(meta["namespace"], rs)
+            except Exception:  # the pod is admitted unchanged (as with failurePolicy Ignore), not refused
+                log.exception("admission: ReplicaSet %s/%s not readable", meta["namespace"], rs)
+                owner = None
+            if owner is not None:
+                self.reconciler.rs_owners[(meta["namespace"], rs)] = owner
+                workload = owner_workload(pod, self.reconciler.rs_owners)
         answer = review_response(review, workload, self.reconciler.decided_for)
         patched = "patch" in answer["response"]
         if patched:
@@ -115,7 +157,7 @@ class OperatorService:
 
     async def _start_webhook(self, host: str, tls: WebhookTLS | None) -> web.AppRunner | None:
         s = self.settings
-        if s.webhook_port is None or tls is None:
+        if s.webhook_port is None or tls is None or self.webhook_template is None:
             return None
         with tempfile.TemporaryDirectory() as tmp:
             cert_file, key_file = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
@@ -134,7 +176,11 @@ class OperatorService:
         else:
             client_config["service"] = {"namespace": s.namespace, "name": s.webhook_service, "path": "/mutate",
                                         "port": 443}
-        await self.access.apply_webhook_configuration(webhook_configuration(s, client_config))
+        body = copy.deepcopy(self.webhook_template)
+        body["metadata"] = {"name": s.webhook_configuration}
+        for hook in body["webhooks"]:
+            hook["clientConfig"] = client_config
+        await self.access.apply_webhook_configuration(body)
         log.info("serving the mutating webhook on %s:%d", host, s.webhook_port)
         return runner
 
@@ -168,7 +214,7 @@ class OperatorService:
                 except Exception:
                     log.exception("reconcile cycle failed")
                 else:
-                    self.metrics.record(report)
+                    self.metrics.record(report, self.reconciler.tuners.values())
                     self.last_success = time.monotonic()
                     log.info("cycle: %d tuners, %d samples, %d resized, %d refused, %d OOM, %d status, "
                              "%d checkpoints, %d errors in %.2f s", report.tuners, report.samples,
@@ -193,3 +239,11 @@ class OperatorService:
             await runner.cleanup()
             if hook is not None:
                 await hook.cleanup()
+
+
+def _replicaset_of(meta: dict[str, Any]) -> str | None:
+    """The name of the ReplicaSet controlling a pod (None: another controller, or none)."""
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("kind") == "ReplicaSet":
+            return str(ref.get("name", ""))
+    return None

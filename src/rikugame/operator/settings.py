@@ -16,6 +16,11 @@ class OperatorSettings:
     history (a graceful stop or handover writes every checkpoint first); one write per Tuner per hour."""
     emergency_after_seconds: int = 300
     """Without metrics for a Tuner's pods this long, it behaves as Emergency (nothing shrinks)."""
+    resize_deadline_seconds: int = 300
+    """An in-place resize not done this long after it was sent counts as failed (status ``resizes``)."""
+    backfills_per_cycle: int = 5
+    """With a history source (``--prometheus``): at most this many new Tuners read their past per cycle
+    (the others wait a cycle, so a restart of a large install does not stall a cycle)."""
     kill_switch: bool = False
     """``--kill-switch``: decide and publish, never act."""
     kill_switch_configmap: str = "rikugame-kill-switch"

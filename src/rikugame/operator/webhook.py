@@ -17,7 +17,6 @@ from typing import Any
 from rikugame.core import quantities
 from rikugame.core.workload import ContainerResources
 from rikugame.operator.pods import WorkloadKey, container_resources, resize_target
-from rikugame.operator.settings import OperatorSettings
 
 
 @dataclass(frozen=True)
@@ -72,21 +71,3 @@ def review_response(review: Mapping[str, Any], workload: WorkloadKey | None, loo
             response["patchType"] = "JSONPatch"
             response["patch"] = base64.b64encode(json.dumps(ops).encode()).decode()
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}
-
-
-def webhook_configuration(settings: OperatorSettings, client_config: Mapping[str, Any]) -> dict[str, Any]:
-    """rikugame's MutatingWebhookConfiguration: pod CREATE, ``failurePolicy: Ignore``, no side effects, 5 s;
-    kube-system and the operator's own namespace are left out."""
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": settings.webhook_configuration},
-        "webhooks": [{
-            "name": "pods.rikugame.dev", "admissionReviewVersions": ["v1"], "sideEffects": "None",
-            "failurePolicy": "Ignore", "timeoutSeconds": 5, "reinvocationPolicy": "Never",
-            "matchPolicy": "Equivalent", "clientConfig": dict(client_config),
-            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"],
-                       "scope": "Namespaced"}],
-            "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn",
-                                                        "values": ["kube-system", settings.namespace]}]},
-        }],
-    }

@@ -8,7 +8,7 @@ workloads chosen by stated rules (largest saving, riskiest, biggest usage).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -20,9 +20,11 @@ from rikugame.report import page, plots
 
 if TYPE_CHECKING:  # report renders plain data; the simulator's types are for the type checker only
     from rikugame.sim import replaying, scoring
+    from rikugame.sim.risk_curve import RiskPoint
     from rikugame.usage_trace import Trace
 
 GIB = 2**30
+MIB = 2**20
 DAY = 86400
 CPU_PRICE = 0.0316
 """USD per core-hour, as ``recommend``'s default (an m5.large split into vCPU and GiB)."""
@@ -70,9 +72,10 @@ def scored_mask(trace: Trace, warmup_seconds: int) -> np.ndarray:
 
 def exposed(trace: Trace, replay: replaying.Replay) -> np.ndarray:
     """Samples whose memory usage exceeded the applied limit (an OOM exposure)."""
-    if replay.memory_limit_bytes is None:
+    _, _, applied = replay.sample_requests(trace.rows)
+    if applied is None:
         return np.zeros(trace.num_samples, dtype=bool)
-    limit = replay.memory_limit_bytes[replay.sample_period, trace.rows].astype(np.float64)
+    limit = applied.astype(np.float64)
     mem = trace.memory_bytes
     with np.errstate(invalid="ignore"):
         out: np.ndarray = np.isfinite(mem) & (limit >= 0) & (mem > limit)
@@ -83,8 +86,8 @@ def fleet(trace: Trace, replay: replaying.Replay, scored: np.ndarray) -> Fleet:
     """Per-entity figures of one recommender over the scored samples."""
     n = len(trace.entities)
     rows = trace.rows[scored]
-    period = replay.sample_period[scored]
-    cpu_req = replay.cpu_request_millicores[period, rows] / 1000.0
+    cpu_at, mem_at, _ = replay.sample_requests(trace.rows)
+    cpu_req = cpu_at[scored] / 1000.0
     use = trace.cpu_cores[scored]
     has_cpu = np.isfinite(use)  # memory-only samples (exported report traces) have no CPU
     count = np.bincount(rows[has_cpu], minlength=n).astype(np.float64)
@@ -94,7 +97,7 @@ def fleet(trace: Trace, replay: replaying.Replay, scored: np.ndarray) -> Fleet:
         deficit = (np.bincount(rows, weights=np.maximum(use - cpu_req, 0), minlength=n)
                    / np.bincount(rows, weights=use, minlength=n))
         has_mem = np.isfinite(trace.memory_bytes[scored])
-        mem_req = replay.memory_request_bytes[period, rows] / GIB
+        mem_req = mem_at[scored] / GIB
         gib = (np.bincount(rows[has_mem], weights=mem_req[has_mem], minlength=n)
                / np.bincount(rows[has_mem], minlength=n))
     hit = exposed(trace, replay)[scored]
@@ -226,6 +229,7 @@ def _table(outcomes: Mapping[str, _Outcome], fleets: Mapping[str, Fleet]) -> str
                page.Column("memory requested but unused", "% of request", "lower", pct),
                page.Column("OOM-exposed entity-days", "count", "lower", lambda v: f"{v:,.0f}"),
                page.Column("OOM-free entity-days", "% of days", "higher", pct),
+               page.Column("OOM kills", "per 1,000 entity-days", "lower", lambda v: f"{v:,.1f}"),
                page.Column("request changes", "per entity-day, mean", "lower", lambda v: f"{v:.2f}"),
                page.Column("request changes", "per entity-day, 99th percentile", "lower", lambda v: f"{v:.0f}")]
     rows: list[tuple[str, list[float | None]]] = []
@@ -235,26 +239,47 @@ def _table(outcomes: Mapping[str, _Outcome], fleets: Mapping[str, Fleet]) -> str
         rows.append((n, [f.total_cores, s.cpu_alloc_ratio, s.cpu_deficit_ratio, s.cpu_over_request_ratio,
                          s.cpu_relative_slack, f.total_gib if has_mem else None, s.memory_alloc_ratio,
                          s.memory_relative_slack, float(f.exposed_days.sum()) if has_mem else None,
-                         s.oom_free_entity_days_ratio, s.changes_per_entity_day_mean,
+                         s.oom_free_entity_days_ratio, s.oom_kills_per_1000_entity_days,
+                         s.changes_per_entity_day_mean,
                          s.changes_per_entity_day_p99]))
     table = page.comparison_table("recommender", columns, rows, reference=baseline, highlight=headline)
     note = ("<p class='note'>Over the scored samples (after each workload's warm-up). Requested cores and GiB: "
             "each workload's average request, summed. Allocated per usage = Σrequest / Σusage; usage above the "
             "request = Σmax(usage − request, 0) / Σusage; requested but unused = Σ(request − usage) / Σrequest; "
             "an entity-day (UTC) is OOM-exposed when memory usage went above the limit (= request) at least once "
-            "that day; a change is a request moving by more than 10 % between periods."
+            "that day; OOM kills = samples above the limit in force at their time (each a kill, the container "
+            "restarts), per 1,000 scored entity-days; a change is a request moving by more than 10 % between "
+            "periods."
             + (f" Arrows compare each row with {page.esc(baseline)}." if baseline else "") + "</p>")
     return table + note
 
 
 def write_backtest_report(path: Path, trace: Trace, outcomes: Mapping[str, _Outcome], *, warmup_seconds: int,
-                          settings: Mapping[str, str]) -> int:
+                          settings: Mapping[str, str], risk_curve: Sequence[RiskPoint] | None = None) -> int:
     """Write the page to ``path`` (atomically); returns its size in bytes."""
-    return page.write(path, render_backtest(trace, outcomes, warmup_seconds=warmup_seconds, settings=settings))
+    return page.write(path, render_backtest(trace, outcomes, warmup_seconds=warmup_seconds, settings=settings,
+                                            risk_curve=risk_curve))
+
+
+def _risk_section(curve: Sequence[RiskPoint]) -> str:
+    """The memory risk knob: a table and a trade-off plot of its settings."""
+    rows = [[f"{p.cap_bytes / MIB:,.0f} MiB", f"{p.memory_alloc_ratio:.2f}×", f"{p.oom_free_entity_days_ratio:.2%}",
+             f"{p.oom_kills_per_1000_entity_days:,.1f}"] for p in curve]
+    table = page.text_table(["memoryHeadroomCapBytes", "memory allocated per usage", "OOM-free entity-days",
+                             "OOM kills per 1,000 entity-days"], rows)
+    points = {f"{p.cap_bytes / MIB:,.0f}Mi": (1 / p.memory_alloc_ratio, p.oom_free_entity_days_ratio)
+              for p in curve}
+    fig = page.figure(plots.tradeoff(points, xlabel="memory used of the request (Σusage / Σrequest)",
+                                     ylabel="OOM-free entity-days",
+                                     title="rikugame memory: one point per headroom cap").svg)
+    return (table + "<div class='figs'>" + fig + "</div><p class='note'>rikugame's one memory risk knob, "
+            "recommenderSettings.memoryHeadroomCapBytes (default 1 GiB): the bytes of headroom above the "
+            "time-of-day peak, at most the peak itself. Each setting is a full replay of the trace with "
+            "everything else unchanged.</p>")
 
 
 def render_backtest(trace: Trace, outcomes: Mapping[str, _Outcome], *, warmup_seconds: int,
-                    settings: Mapping[str, str]) -> str:
+                    settings: Mapping[str, str], risk_curve: Sequence[RiskPoint] | None = None) -> str:
     """The backtest page as HTML text."""
     names = list(outcomes)
     headline, _ = _names(names)
@@ -278,6 +303,8 @@ def render_backtest(trace: Trace, outcomes: Mapping[str, _Outcome], *, warmup_se
         title="CPU: used share of the request vs contention").svg))
     sections.append(("Cost against safety", "<div class='figs'>" + "".join(figs) + "</div>"
                      "<p class='note'>Up is safer, right wastes less: the better corner is the upper right.</p>"))
+    if risk_curve:
+        sections.append(("Memory risk knob", _risk_section(risk_curve)))
 
     parts = []
     first = next(iter(outcomes.values())).replay

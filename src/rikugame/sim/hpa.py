@@ -6,7 +6,9 @@ convertDesiredReplicasWithBehaviorRate, calculateScale{Up,Down}Limit…, storeSc
 replica_calculator.go (GetResourceReplicas, groupPods), and the HPA page of the Kubernetes docs:
 
 1. ``current > maxReplicas`` → max; ``current < minReplicas`` → min (no stabilisation, no rate limit);
-2. else every metric proposes replicas (``resource_replicas``): tolerance 0.1, not-ready pods count 0 %
+2. else every metric proposes replicas (``resource_replicas``): no change while
+   1 − scale-down tolerance ≤ ratio ≤ 1 + scale-up tolerance (each the behaviour's ``tolerance`` when set,
+   KEP-4951, else the controller's 0.1), not-ready pods count 0 %
    on a would-be scale-up and are ignored on a scale-down, pods without a metric count 100 % on a
    scale-down and 0 % on a scale-up, and nothing happens when that flips the direction; several
    metrics → the largest proposal; an unusable metric blocks any scale-down;
@@ -99,15 +101,23 @@ class SyncResult:
     reason: str
 
 
-def resource_replicas(current: int, sample: MetricSample, tolerance: float = DEFAULT_TOLERANCE) -> int | None:
-    """Replicas proposed by one Resource Utilization metric (GetResourceReplicas); None = no metric."""
+def resource_replicas(current: int, sample: MetricSample, tolerance: float = DEFAULT_TOLERANCE,
+                      up_tolerance: float | None = None) -> int | None:
+    """Replicas proposed by one Resource Utilization metric (GetResourceReplicas); None = no metric.
+
+    ``tolerance`` applies below the target (scale-down), ``up_tolerance`` above it (default: the same)."""
+    up = tolerance if up_tolerance is None else up_tolerance
+
+    def within(r: float) -> bool:
+        return 1.0 - tolerance <= r <= 1.0 + up
+
     if sample.ready_pods == 0 or sample.ready_request_millicores <= 0:
         return None
     target = sample.target_utilization_percent
     ratio = int(sample.ready_usage_millicores * 100 // sample.ready_request_millicores) / target
     rebalance_unready = sample.unready_pods > 0 and ratio > 1.0
     if not rebalance_unready and sample.missing_pods == 0:
-        if abs(1.0 - ratio) <= tolerance:
+        if within(ratio):
             return current
         return math.ceil(ratio * sample.ready_pods)
     usage = sample.ready_usage_millicores
@@ -125,7 +135,7 @@ def resource_replicas(current: int, sample: MetricSample, tolerance: float = DEF
         request += sample.unready_request_millicores
         pods += sample.unready_pods
     new_ratio = int(usage * 100 // request) / target
-    if abs(1.0 - new_ratio) <= tolerance or (ratio < 1.0 < new_ratio) or (new_ratio < 1.0 < ratio):
+    if within(new_ratio) or (ratio < 1.0 < new_ratio) or (new_ratio < 1.0 < ratio):
         return current
     proposed = math.ceil(new_ratio * pods)
     if (new_ratio < 1.0 and proposed > current) or (new_ratio > 1.0 and proposed < current):
@@ -154,8 +164,9 @@ class HPAController:
             return SyncResult(bounded, None, "outside minReplicas/maxReplicas")
         proposal: int | None = None
         invalid = 0
+        down_tol, up_tol = self.tolerances(settings)
         for sample in inp.metrics:
-            replicas = resource_replicas(current, sample, self.tolerance)
+            replicas = resource_replicas(current, sample, down_tol, up_tol)
             if replicas is None:
                 invalid += 1
             elif proposal is None or replicas > proposal:
@@ -182,7 +193,7 @@ class HPAController:
         sample = MetricSample(settings.target_utilization_percent, ready,
                               usage_per_ready_pod_millicores * ready, request_millicores * ready,
                               unready, request_millicores * unready)
-        proposal = resource_replicas(current, sample, self.tolerance)
+        proposal = resource_replicas(current, sample, *self.tolerances(settings))
         if proposal is None:
             return current
         desired = self.normalize(now, settings, current, proposal)
@@ -190,6 +201,12 @@ class HPAController:
         return desired
 
     # -- the shared steps -------------------------------------------------------------------------
+    def tolerances(self, settings: HPASettings) -> tuple[float, float]:
+        """(scale-down, scale-up) tolerance: the behaviour's where set, else the controller's flag."""
+        down = settings.behavior.scale_down.tolerance
+        up = settings.behavior.scale_up.tolerance
+        return (self.tolerance if down is None else down, self.tolerance if up is None else up)
+
     @staticmethod
     def _bounds_rule(settings: HPASettings, current: int) -> int | None:
         if current > settings.max_replicas:

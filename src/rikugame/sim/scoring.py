@@ -4,7 +4,9 @@
   relative slack = Σ(request − usage) / Σrequest (over scored samples, i.e. after the warm-up).
 * CPU over request = fraction of samples with usage > request (contention).
 * Memory: limit = request, so usage > limit is an OOM exposure; an entity-day (UTC) is OOM-free when
-  none of its scored samples is.
+  none of its scored samples is. OOM kills per 1,000 entity-days counts the scored samples above the limit
+  in force at their time (each one is a kill: the container restarts; with OOM feedback the tuning reacts to
+  each at once), per 1,000 scored entity-days.
 * A change = the CPU or the memory request moving by more than 10 % from one period to the next;
   counted per entity-day (days with scored samples, zero-change days included).
 """
@@ -37,6 +39,7 @@ class Scores:
     memory_relative_slack: float | None
     memory_over_limit_ratio: float | None
     oom_free_entity_days_ratio: float | None
+    oom_kills_per_1000_entity_days: float | None
     changes_per_entity_day_mean: float
     changes_per_entity_day_p99: float
 
@@ -56,9 +59,9 @@ def score(trace: Trace, replay: Replay, *, warmup_seconds: int = DAY, change_thr
     np.minimum.at(first, rows, trace.timestamps)
     scored = trace.timestamps >= first[rows] + warmup_seconds
     r = rows[scored]
-    p = replay.sample_period[scored]
+    cpu_at, mem_at, lim_at = replay.sample_requests(rows)
     cpu_use = trace.cpu_cores[scored]
-    cpu_req = replay.cpu_request_millicores[p, r] / 1000.0
+    cpu_req = cpu_at[scored] / 1000.0
     has_cpu = np.isfinite(cpu_use)  # memory-only samples (exported report traces) have no CPU
     if not has_cpu.all():
         cpu_use, cpu_req = cpu_use[has_cpu], cpu_req[has_cpu]
@@ -67,18 +70,19 @@ def score(trace: Trace, replay: Replay, *, warmup_seconds: int = DAY, change_thr
     day_key = r * 1_000_000 + trace.timestamps[scored] // DAY
     days, day_of_sample = np.unique(day_key, return_inverse=True)
 
-    mem_alloc = mem_slack = mem_over = oom_free = None
+    mem_alloc = mem_slack = mem_over = oom_free = kills_per_1000 = None
     mem_use = trace.memory_bytes[scored]
     has_mem = np.isfinite(mem_use)
     if has_mem.any():
-        mem_req = replay.memory_request_bytes[p, r].astype(np.float64)
+        mem_req = mem_at[scored].astype(np.float64)
         mu, mr = mem_use[has_mem], mem_req[has_mem]
         mem_alloc = _ratio(mr.sum(), mu.sum())
         mem_slack = _ratio((mr - mu).sum(), mr.sum())
-        if replay.memory_limit_bytes is not None:
-            limit = replay.memory_limit_bytes[p, r].astype(np.float64)[has_mem]
+        if lim_at is not None:
+            limit = lim_at[scored].astype(np.float64)[has_mem]
             killed = (limit >= 0) & (mu > limit)  # -1: no limit
             mem_over = float(killed.mean())
+            kills_per_1000 = 1000.0 * float(killed.sum()) / len(days) if len(days) else float("nan")
             day_killed = np.zeros(len(days), dtype=bool)
             np.logical_or.at(day_killed, day_of_sample[has_mem], killed)
             oom_free = float(1.0 - day_killed.mean())
@@ -111,6 +115,7 @@ def score(trace: Trace, replay: Replay, *, warmup_seconds: int = DAY, change_thr
         memory_relative_slack=mem_slack,
         memory_over_limit_ratio=mem_over,
         oom_free_entity_days_ratio=oom_free,
+        oom_kills_per_1000_entity_days=kills_per_1000,
         changes_per_entity_day_mean=float(per_day.mean()) if len(per_day) else 0.0,
         changes_per_entity_day_p99=float(np.percentile(per_day, 99)) if len(per_day) else 0.0,
     )

@@ -2,7 +2,9 @@
 
 Model (issue 5; every parameter is a field of ``ServiceModel``):
 
-* demand (cores) of a minute = requests in that minute × load scale × CPU cost per request / 60 s;
+* demand (cores) of a minute = requests in that minute, scaled to ``load_scale`` times the users
+  (``loadscale``: N aggregated populations by default, plain × N with ``scale_mode="copy"``),
+  × CPU cost per request / 60 s;
   a NaN minute (no log coverage) carries the last known load forward and is not scored;
 * every ready pod serves an equal share: per-ready-pod usage = demand / ready pods + base cost;
 * the container CPU request is 1 core; a new pod is ready ``ready_delay_seconds`` after creation and
@@ -28,6 +30,7 @@ import numpy as np
 from rikugame.core.histograms import FloatArray, IntArray
 from rikugame.core.horizontal.hpa import HPASettings
 from rikugame.sim.hpa import SYNC_PERIOD_SECONDS, HPAController
+from rikugame.sim.loadscale import ScaleMode, scale_load
 
 MINUTE = 60
 STEPS_PER_MINUTE = MINUTE // SYNC_PERIOD_SECONDS
@@ -38,6 +41,9 @@ class ServiceModel:
     """Parameters of the service model (defaults: issue 5)."""
 
     load_scale: float = 1000.0
+    scale_mode: ScaleMode = "aggregate"
+    """How ``load_scale`` N makes a bigger service (``loadscale``): ``aggregate`` = N independent user
+    populations (noise grows like √N, the default), ``copy`` = every minute × N (a burst stress test)."""
     cpu_seconds_per_request: float = 0.010
     base_cores_per_pod: float = 0.05
     request_cores: float = 1.0
@@ -61,11 +67,12 @@ class TrafficTrace:
 
     def demand_cores(self, model: ServiceModel) -> tuple[FloatArray, np.ndarray]:
         """Demand in cores per minute (NaN carried forward) and the mask of covered minutes."""
-        covered = np.isfinite(self.requests)
-        idx = np.where(covered, np.arange(len(self.requests)), 0)
+        scaled = scale_load(self.requests, model.load_scale, model.scale_mode)
+        covered = np.isfinite(scaled)
+        idx = np.where(covered, np.arange(len(scaled)), 0)
         np.maximum.accumulate(idx, out=idx)
-        filled = np.where(covered[idx], self.requests[idx], 0.0)
-        demand: FloatArray = filled * model.load_scale * model.cpu_seconds_per_request / MINUTE
+        filled = np.where(covered[idx], scaled[idx], 0.0)
+        demand: FloatArray = filled * model.cpu_seconds_per_request / MINUTE
         return demand, covered
 
 

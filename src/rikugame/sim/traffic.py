@@ -84,6 +84,14 @@ class Scores:
     mean_utilization: float
     settings_changes: int
     scored_minutes: int
+    decided_hours: float = 0.0
+    """Hours from the end of the warm-up to the end of the trace, uncovered minutes included (the policy
+    decides through them too): the span ``settings_changes`` are counted over."""
+
+    @property
+    def writes_per_hour(self) -> float:
+        """HPA settings changes per hour after the warm-up (the write budget's unit)."""
+        return self.settings_changes / self.decided_hours if self.decided_hours > 0 else 0.0
 
     def as_dict(self) -> dict[str, float | int | str]:
         return {
@@ -94,6 +102,7 @@ class Scores:
             "peak_replicas": self.peak_replicas,
             "mean_utilization": round(self.mean_utilization, 4),
             "hpa_settings_changes": self.settings_changes,
+            "hpa_writes_per_hour": round(self.writes_per_hour, 3),
             "scored_minutes": self.scored_minutes,
         }
 
@@ -118,6 +127,7 @@ def score(run: Run) -> Scores:
         settings_changes=sum(1 for t, _ in run.settings_changes[1:]
                              if t >= int(run.timestamps[0]) + m.warmup_seconds),
         scored_minutes=minutes,
+        decided_hours=max(0.0, (int(run.timestamps[-1]) + 60 - int(run.timestamps[0]) - m.warmup_seconds) / 3600),
     )
 
 

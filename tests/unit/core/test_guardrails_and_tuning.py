@@ -116,6 +116,12 @@ def test_policy_defaults_are_safe_and_the_rate_limits_are_the_recommenders_backt
     assert own.guardrails().scale_down_max_ratio == 0.1
     assert own.guardrails().scale_down_interval_seconds == 6 * 3600
     assert s.vertical.oom_bump_ratio == 0.2 and s.vertical.oom_min_bump_bytes == 100 * MIB
+    # memory: rikugame's own preset (once a day, straight to the estimate); others follow their CPU limits
+    assert g.memory_scale_down_interval_seconds == 86400 and g.memory_scale_down_max_ratio == 1.0
+    assert t.memory_scale_down_interval_seconds == 3600 and t.memory_scale_down_max_ratio == 0.2
+    vpa = TunerSpec.model_validate({"targetRef": {"name": "w"}, "recommender": "vpa",
+                                    "vertical": {"scaleDownIntervalSeconds": 7200}}).guardrails()
+    assert vpa.memory_scale_down_interval_seconds == 7200 and vpa.memory_scale_down_max_ratio == 1.0
 
 
 @pytest.mark.parametrize(("patch", "field"), [

@@ -129,8 +129,29 @@ def test_rikugame_memory_is_window_peak_plus_byte_headroom():
     rows = np.repeat([0, 1], 12)
     rec.observe(UsageSamples.of(rows, np.tile(ts, 2), np.full(24, 0.1), mem))
     est = rec.estimate(T0 + HOUR)
-    assert est.memory_bytes[0] == pytest.approx(200 * 2**20)  # small: +100 % (under the 512Mi cap)
-    assert est.memory_bytes[1] == pytest.approx(22 * GIB)  # big: +10 %
+    assert est.memory_bytes[0] == pytest.approx(200 * 2**20)  # small: +100 % (under the 1Gi cap)
+    assert est.memory_bytes[1] == pytest.approx(21 * GIB)  # big: + the 1Gi cap
+
+
+def test_rikugame_memory_keeps_a_spike_at_its_time_of_day_for_the_week_only():
+    """A spike at 03:00 is kept near 03:00 on later days, forgotten at other hours once a day has passed,
+    and forgotten everywhere after the 7-day window."""
+    rec = recommenders.create("rikugame", 1)
+    day0 = (T0 // 86400 + 1) * 86400
+    ts = day0 + np.arange(10 * 24 * 12) * 300
+    mem = np.full(len(ts), GIB, dtype=float)
+    mem[(ts - day0) // 300 == 3 * 12] = 4 * GIB  # one sample at 03:00 on day 0
+    rec.observe(UsageSamples.of(np.zeros(len(ts), int), ts, np.full(len(ts), 0.1), mem))
+
+    def at(day: int, hour: int) -> float:
+        return float(rec.estimate(day0 + day * 86400 + hour * HOUR).memory_bytes[0])
+
+    assert at(3, 15) == pytest.approx(2 * GIB)  # quiet level + min(1Gi, peak)
+    assert at(3, 4) == pytest.approx(5 * GIB)  # the spike's hour (±2 h), within the week
+    assert at(3, 1) == pytest.approx(5 * GIB)
+    assert at(3, 7) == pytest.approx(2 * GIB)
+    assert at(0, 20) == pytest.approx(5 * GIB)  # within the last 24 h: any hour
+    assert at(8, 4) == pytest.approx(2 * GIB)  # older than the 7-day window
 
 
 def test_rikugame_picks_a_tighter_cpu_model_for_steady_usage():

@@ -1,6 +1,7 @@
 """WorkloadTuning: containers by name, per-container policy, modes, partial apply, checkpoints."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -169,3 +170,42 @@ def test_checkpoint_under_a_new_recommender_keeps_settings_but_relearns():
     restored = WorkloadTuning.from_checkpoint(spec(recommender="krr-simple"), t.to_checkpoint())
     assert restored.vertical.current_cpu_millicores[0] == 700
     assert restored.vertical.recommender.coverage.count[0] == 0
+
+
+def test_back_to_normal_freezes_shrinks_for_an_hour_then_decides_as_if_nothing_happened():
+    t = fed(WorkloadTuning(spec(), ["app", "sidecar"]))
+    calm = fed(WorkloadTuning(spec(), ["app", "sidecar"]))
+    for x in (t, calm):
+        x.set_current({"app": current(), "sidecar": current()})
+    end = T0 + 29 * HOUR
+    assert calm.decide(end + 1800).containers[0].decided.cpu_request_millicores < 1000, "a shrink is wanted"
+    t.note_emergency(end - 600, True)
+    t.note_emergency(end, False)  # metrics are back
+    during = t.decide(end + 1800)
+    assert during.back_to_normal
+    for c in during.containers:
+        assert c.decided.cpu_request_millicores == 1000 and "EMERGENCY_FREEZE" in c.cpu_reasons
+    restored = WorkloadTuning.from_checkpoint(spec(), json.loads(json.dumps(t.to_checkpoint())))
+    assert restored.decide(end + 1800).back_to_normal, "the phase survives a checkpoint"
+    after = t.decide(end + HOUR)
+    assert not after.back_to_normal
+    assert after.containers == calm.decide(end + HOUR).containers
+
+
+def test_back_to_normal_steps_min_replicas_down_from_the_emergency_floor():
+    # No write budget here (it may delay a step: BackToNormal says how fast at most, the budget how often)
+    t = WorkloadTuning(spec(horizontal={"recommender": "static", "gatheringSeconds": 0, "minReplicas": 2,
+                                        "targetUtilizationPercent": 70, "maxWritesPerHour": 60}), ["app"])
+    t.set_current({"app": current()})
+    for m in range(-5, 62):
+        t.observe_replicas(T0 + m * 60, 2, 2.0, 0.2)
+    t.note_emergency(T0, True)
+    emergency = t.decide(T0, replicas=10, emergency=True)
+    assert emergency.hpa is not None and emergency.hpa.settings.min_replicas == 10
+    t.apply(emergency)
+    t.note_emergency(T0 + 60, False)
+    mins = [t.decide(T0 + 60 + m * 60, replicas=2).hpa.settings.min_replicas for m in range(0, 61, 5)]
+    normal = mins[-1]
+    assert normal < 10
+    steps = [math.ceil(10 - (10 - normal) * k / 4) for k in range(4)]
+    assert mins == [m for m in steps for _ in range(3)] + [normal], "four equal steps over the hour"

@@ -138,3 +138,20 @@ def test_replay_is_a_sequence_of_syncs() -> None:
     results = HPAController().replay(s, inputs)
     assert [r.desired_replicas for r in results] == [4, 4, 4]
     assert results[0].proposed_replicas == 4  # ceil(2 × 90 / 50)
+
+
+def test_per_direction_tolerance_of_the_behaviour() -> None:
+    # KEP-4951: no change while 1 − scale-down tolerance ≤ ratio ≤ 1 + scale-up tolerance.
+    assert resource_replicas(10, cpu(50, 10, 510.0), 0.02, 0.0) == 11  # ratio 1.02 > 1 + 0: up
+    assert resource_replicas(10, cpu(50, 10, 500.0), 0.02, 0.0) == 10  # ratio 1.00: kept
+    assert resource_replicas(10, cpu(50, 10, 495.0), 0.02, 0.0) == 10  # ratio 0.99 ≥ 0.98: kept
+    assert resource_replicas(10, cpu(50, 10, 485.0), 0.02, 0.0) == 10  # ratio 0.97 < 0.98, but ceil(9.7) = 10
+    assert resource_replicas(10, cpu(50, 10, 440.0), 0.02, 0.0) == 9  # ratio 0.88: down
+    tight = Behavior(scale_up=ScalingRules(Behavior().scale_up.policies, 0, tolerance=0.0),
+                     scale_down=ScalingRules(Behavior().scale_down.policies, 0, tolerance=0.02))
+    controller = HPAController()
+    assert controller.tolerances(HPASettings(50, 1, 100, tight)) == (0.02, 0.0)
+    assert controller.tolerances(HPASettings(50, 1, 100)) == (0.1, 0.1)  # unset: the controller's flag
+    # The same 5 % excess: the default tolerance keeps 10 pods, the behaviour's 0 adds one.
+    assert HPAController().step(0, HPASettings(50, 1, 100), 10, 10, 0, 525.0, 1000.0) == 10
+    assert HPAController().step(0, HPASettings(50, 1, 100, tight), 10, 10, 0, 525.0, 1000.0) == 11

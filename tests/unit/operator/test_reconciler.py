@@ -6,99 +6,13 @@ import copy
 from typing import Any
 
 import pytest
+from fake_cluster import NS, T0, Clock, FakeCluster
 
 from rikugame.core.quantities import cpu_millicores
 from rikugame.core.tuner_status import TunerStatus
-from rikugame.errors import FieldConflict, ResizeRefused
+from rikugame.errors import ResizeRefused
 from rikugame.operator.reconciler import Reconciler, rfc3339
 from rikugame.operator.settings import OperatorSettings
-
-T0 = 1_780_000_000
-NS = "shop"
-
-
-class FakeCluster:
-    """An in-memory ClusterAccess: one Deployment ``web`` with one pod, metrics set by the test."""
-
-    def __init__(self, mode: str = "Auto") -> None:
-        self.tuners = [{"metadata": {"namespace": NS, "name": "web", "uid": "t1", "generation": 1},
-                        "spec": {"targetRef": {"kind": "Deployment", "name": "web"}, "mode": mode}}]
-        self.pod = {"metadata": {"namespace": NS, "name": "web-1", "uid": "p1",
-                                 "ownerReferences": [{"kind": "ReplicaSet", "name": "web-rs", "controller": True}]},
-                    "spec": {"containers": [{"name": "app", "resources": {
-                        "requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"memory": "256Mi"}}}]},
-                    "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
-                               "containerStatuses": [{"name": "app", "restartCount": 0}]}}
-        self.workload = {"spec": {"template": {"spec": {"containers": [{"name": "app"}]}}}}
-        self.metrics: list[dict[str, Any]] | None = []
-        self.statuses: list[dict[str, Any]] = []
-        self.resizes: list[dict[str, Any]] = []
-        self.checkpoints: dict[str, dict[str, Any]] = {}
-        self.refuse: ResizeRefused | None = None
-        self.killed = False
-        self.hpas: list[dict[str, Any]] = []
-        self.hpa_writes: list[dict[str, Any]] = []
-        self.conflict = False
-
-    def usage(self, now: int, cpu: str, memory: str) -> None:
-        self.metrics = [{"metadata": {"namespace": NS, "name": "web-1"}, "timestamp": rfc3339(now),
-                         "containers": [{"name": "app", "usage": {"cpu": cpu, "memory": memory}}]}]
-
-    async def list_tuners(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(self.tuners)
-
-    async def list_pods(self) -> list[dict[str, Any]]:
-        return [copy.deepcopy(self.pod)]
-
-    async def replicaset_owners(self) -> dict[tuple[str, str], tuple[str, str]]:
-        return {(NS, "web-rs"): ("Deployment", "web")}
-
-    async def list_pod_metrics(self) -> list[dict[str, Any]] | None:
-        return copy.deepcopy(self.metrics)
-
-    async def list_workloads(self) -> dict[tuple[str, str, str], dict[str, Any]]:
-        return {(NS, "Deployment", "web"): self.workload}
-
-    async def read_checkpoint(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.checkpoints.get(name)
-
-    async def write_checkpoint(self, namespace: str, name: str, owner: dict[str, Any], data: str) -> None:
-        self.checkpoints[name] = {"spec": {"data": data}}
-
-    async def patch_tuner_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        self.statuses.append(status)
-
-    async def resize_pod(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
-        if self.refuse is not None:
-            raise self.refuse
-        self.resizes.append(patch)
-        for c in patch["spec"]["containers"]:
-            target = next(x for x in self.pod["spec"]["containers"] if x["name"] == c["name"])
-            for section, values in c["resources"].items():
-                target["resources"].setdefault(section, {}).update(values)
-
-    async def emit_event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
-        pass
-
-    async def list_hpas(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(self.hpas)
-
-    async def apply_hpa(self, namespace: str, name: str, body: dict[str, Any]) -> None:
-        if self.conflict:
-            raise FieldConflict("Apply failed with 1 conflict: conflict with \"argocd\": .spec.minReplicas")
-        self.hpa_writes.append(body)
-        self.hpas = [body]
-
-    async def kill_switch(self, namespace: str, name: str) -> bool:
-        return self.killed
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = float(T0)
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def reconciler(cluster: FakeCluster, clock: Clock) -> Reconciler:
@@ -154,7 +68,7 @@ async def test_a_refused_resize_is_not_retried_until_the_wanted_size_changes():
     assert first.refused_resizes == 1
     second = await r.cycle()
     assert second.refused_resizes == 0 and second.resized_pods == 0
-    assert "refused" in cluster.statuses[-1]["lastAction"]
+    assert any("refused" in a["what"] for a in cluster.statuses[-1]["lastActions"])
 
 
 async def test_off_publishes_and_never_resizes():
@@ -277,3 +191,184 @@ async def test_watched_namespaces_scope_the_tuners():
     cluster.usage(int(clock.now), "100m", "100Mi")
     report = await elsewhere.cycle()
     assert report.tuners == 0 and cluster.resizes == [] and cluster.statuses == []
+
+
+async def test_a_resize_is_followed_to_done_in_the_status_and_makes_an_event():
+    cluster, clock = FakeCluster(), Clock()
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 1)
+    assert len(cluster.resizes) == 1
+    resizes = cluster.statuses[-1]["resizes"]
+    assert [(x["pod"], x["generation"], x["state"]) for x in resizes] == [("web-1", 2, "Pending")]
+    assert ("Resized", "Normal") in [(reason, type_) for reason, _, type_ in cluster.events]
+    await run_minutes(r, cluster, clock, 1)
+    assert cluster.statuses[-1]["resizes"][0]["state"] == "Done"
+    await run_minutes(r, cluster, clock, 1)
+    assert cluster.statuses[-1]["resizes"] == [], "a finished resize is shown once, then dropped"
+
+
+async def test_an_infeasible_resize_is_not_asked_again_until_the_wanted_size_drops():
+    cluster, clock = FakeCluster(), Clock()
+    cluster.kubelet = "Infeasible"
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 1, cpu="100m", memory="300Mi")  # memory up at once: 300Mi + headroom
+    assert len(cluster.resizes) == 1
+    await run_minutes(r, cluster, clock, 1, cpu="100m", memory="400Mi")  # wants more: not asked again
+    entry = cluster.statuses[-1]["resizes"][0]
+    assert entry["state"] == "Infeasible" and "capacity" in entry["message"]
+    assert len(cluster.resizes) == 1, "a larger size than an infeasible one is not asked for"
+    assert ("ResizeInfeasible", "Warning") in [(reason, type_) for reason, _, type_ in cluster.events]
+    assert any(a["what"] == "resize web-1 infeasible" for a in cluster.statuses[-1]["lastActions"])
+
+
+async def test_a_resize_still_pending_at_its_deadline_is_an_error_and_the_hpa_waits_for_it():
+    cluster, clock = with_hpa(FakeCluster()), Clock()
+    cluster.kubelet = "silent"
+    r = Reconciler(cluster, OperatorSettings(metrics_interval_seconds=60, resize_deadline_seconds=180), clock=clock)
+    await run_minutes(r, cluster, clock, 3)
+    assert len(cluster.resizes) == 1 and cluster.hpa_writes == [], "the HPA waits until the resize is done"
+    assert cluster.statuses[-1]["resizes"][0]["state"] == "Pending"
+    await run_minutes(r, cluster, clock, 2)
+    entry = cluster.statuses[-1]["resizes"][0]
+    assert entry["state"] == "Error" and "deadline" in entry["message"]
+    assert ("ResizeFailed", "Warning") in [(reason, type_) for reason, _, type_ in cluster.events]
+
+
+async def test_after_missing_metrics_return_back_to_normal_steps_min_replicas_down_over_an_hour():
+    cluster, clock = with_hpa(FakeCluster()), Clock()
+    cluster.tuners[0]["spec"]["horizontal"]["maxWritesPerHour"] = 60  # no write budget delaying a step
+    cluster.workload["spec"]["replicas"] = 8
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 3)
+    cluster.metrics = None  # metrics.k8s.io stops answering: Emergency holds minReplicas at the peak (8)
+    for _ in range(6):
+        clock.now += 60
+        assert not (await r.cycle()).errors
+    assert cluster.statuses[-1]["phase"] == "Emergency" and cluster.hpa_writes[-1]["spec"]["minReplicas"] == 8
+    cluster.workload["spec"]["replicas"] = 3
+    cpu_before = cluster.pod["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+    mins = []
+    for _ in range(61):
+        clock.now += 60
+        cluster.usage(int(clock.now), "10m", "100Mi")  # far below the request: a shrink is wanted
+        assert not (await r.cycle()).errors
+        mins.append(cluster.hpas[0]["spec"]["minReplicas"])
+        if len(mins) < 60:
+            assert cluster.statuses[-1]["phase"] == "BackToNormal"
+            assert cluster.pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] == cpu_before
+    assert sorted(set(mins), reverse=True) == [8, 7, 6, 5, 3], "four steps down over the hour"
+    assert mins == sorted(mins, reverse=True)
+    assert cluster.statuses[-1]["phase"] == "Working"
+
+
+async def test_back_to_normal_survives_a_restart_through_the_checkpoint():
+    cluster, clock = with_hpa(FakeCluster()), Clock()
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 2)
+    cluster.metrics = None
+    for _ in range(6):
+        clock.now += 60
+        await r.cycle()
+    await run_minutes(r, cluster, clock, 1)
+    assert cluster.statuses[-1]["phase"] == "BackToNormal"
+    await r.flush_checkpoints()
+    restarted = reconciler(cluster, clock)
+    await run_minutes(restarted, cluster, clock, 1)
+    assert cluster.statuses[-1]["phase"] == "BackToNormal"
+
+
+def two_pods(cluster: FakeCluster) -> FakeCluster:
+    """The Deployment has a second ready pod (as its ReplicaSet would)."""
+    second = copy.deepcopy(cluster.pod)
+    second["metadata"].update({"name": "web-2", "uid": "p2"})
+    pods = [cluster.pod, second]
+    cluster.list_pods = lambda: _async(copy.deepcopy(pods))  # type: ignore[method-assign]
+    return cluster
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+async def test_a_422_resize_falls_back_to_one_rolling_restart_when_two_pods_are_ready():
+    cluster, clock = two_pods(FakeCluster()), Clock()
+    cluster.refuse = ResizeRefused(422, "resize of this pod is not supported")
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 3)
+    assert cluster.restarts == [("Deployment", "web", rfc3339(T0 + 60))], "one restart, not one per cycle"
+    actions = cluster.statuses[-1]["lastActions"]
+    assert any(a["what"] == "rolling restart Deployment/web" and "not supported" in a["why"] for a in actions)
+    decided = r.decided_for((NS, "Deployment", "web"))
+    assert decided is not None and decided["app"].cpu_request_millicores == 350, "new pods get the decision"
+
+
+async def test_a_single_pod_is_not_restarted_unless_the_tuner_allows_it():
+    cluster, clock = FakeCluster(), Clock()
+    cluster.refuse = ResizeRefused(422, "resize of this pod is not supported")
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 2)
+    assert cluster.restarts == []
+    assert any(a["what"] == "in-place resize impossible" and "IfReplicated and 1 ready" in a["why"]
+               for a in cluster.statuses[-1]["lastActions"])
+    cluster.tuners[0]["spec"]["vertical"] = {"rollingRestart": "Always"}
+    cluster.tuners[0]["metadata"]["generation"] = 2
+    await run_minutes(r, cluster, clock, 1)
+    assert len(cluster.restarts) == 1
+
+
+async def test_a_restart_container_resize_policy_is_never_resized_in_place():
+    cluster, clock = FakeCluster(), Clock()
+    cluster.pod["spec"]["containers"][0]["resizePolicy"] = [
+        {"resourceName": "cpu", "restartPolicy": "RestartContainer"}]
+    two_pods(cluster)
+    r = reconciler(cluster, clock)
+    await run_minutes(r, cluster, clock, 1)
+    assert cluster.resizes == [] and len(cluster.restarts) == 1
+    assert "RestartContainer" in cluster.statuses[-1]["lastActions"][-1]["why"]
+
+
+async def test_a_cycle_yields_to_the_event_loop_between_tuners_so_the_webhook_can_answer():
+    import asyncio
+
+    cluster, clock = FakeCluster(mode="Off"), Clock()
+    cluster.tuners = [copy.deepcopy(cluster.tuners[0]) for _ in range(40)]
+    for i, t in enumerate(cluster.tuners):
+        t["metadata"].update({"name": f"web-{i}", "uid": f"t{i}"})
+    r = reconciler(cluster, clock)
+    clock.now += 60
+    cluster.usage(int(clock.now), "100m", "100Mi")
+    ticks, done = [], asyncio.Event()
+
+    async def other_work() -> None:  # what a webhook request handler would be
+        while not done.is_set():
+            ticks.append(1)
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    before = len(ticks)
+    report = await r.cycle()
+    done.set()
+    await task
+    assert report.tuners == 40 and not report.errors
+    assert len(ticks) - before >= 40, "other tasks ran between the Tuners"
+
+
+async def test_metrics_publish_each_tuners_requests_phase_and_resize_latency():
+    from prometheus_client import generate_latest
+
+    from rikugame.operator.service import OperatorMetrics
+
+    cluster, clock = FakeCluster(), Clock()
+    r = reconciler(cluster, clock)
+    metrics = OperatorMetrics()
+    for _ in range(2):
+        clock.now += 60
+        cluster.usage(int(clock.now), "100m", "100Mi")
+        metrics.record(await r.cycle(), r.tuners.values())
+    text = generate_latest(metrics.registry).decode()
+    assert ('rikugame_container_request{container="app",namespace="shop",resource="cpu",tuner="web",'
+            'value="decided"} 0.35') in text
+    assert 'rikugame_tuners_by_phase{phase="Working"} 1.0' in text
+    assert "rikugame_resize_seconds_count 1.0" in text, "the resize sent in cycle 1 was seen done in cycle 2"
+    assert 'rikugame_actions_total{outcome="resized"} 1.0' in text

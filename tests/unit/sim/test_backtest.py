@@ -106,6 +106,33 @@ def test_oom_feedback_bumps_memory_after_an_exposure(tmp_path):
     assert on.memory_request_bytes[41, 0] >= int(3 * GIB * 1.2)
 
 
+def test_oom_feedback_reacts_at_the_kill_not_at_the_next_period(tmp_path):
+    """The spike's first sample is a kill; the resize decided at that sample's time covers the rest of the
+    hour, so one kill instead of twelve, and the export has a row at the kill."""
+    data = write_trace(tmp_path / "t.parquet", entities=1, spike_hour=40)
+    trace = traces.load_trace(data)
+    spec = profiles.backtest_spec("rikugame")
+    off = replaying.replay(trace, spec)
+    on = replaying.replay(trace, spec, oom_feedback=True)
+    # The first hour runs on the 32Mi floor (no history yet): 12 kills there too without feedback, 1 with.
+    assert off.oom_kills == 24 and on.oom_kills == 2
+    kd = on.kill_decisions
+    assert kd is not None and list(kd.timestamps) == [T0, T0 + 40 * HOUR]
+    assert kd.memory_limit_bytes[1] >= int(3 * GIB * 1.2)
+    _, _, limit = on.sample_requests(trace.rows)
+    spike = (trace.timestamps >= T0 + 40 * HOUR) & (trace.timestamps < T0 + 41 * HOUR)
+    assert (limit[spike][1:] >= 3 * GIB * 1.2).all() and limit[spike][0] < 3 * GIB
+    s_off, s_on = scoring.score(trace, off), scoring.score(trace, on)
+    assert s_off.oom_kills_per_1000_entity_days == pytest.approx(12 * 1000 / 2)  # after the 24 h warm-up
+    assert s_on.oom_kills_per_1000_entity_days == pytest.approx(1 * 1000 / 2)
+    export = tmp_path / "req.parquet"
+    result = runner.invoke(app, ["backtest", "--data", str(data), "-r", "rikugame", "--oom-feedback",
+                                 "--format", "json", "--export-requests", str(export)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["recommenders"]["rikugame"]["oomKillsPer1000EntityDays"] == 500.0
+    assert T0 + 40 * HOUR in pq.read_table(export).column("timestamp").to_pylist()
+
+
 def test_cli_backtest_json_and_export_contract(tmp_path):
     data = write_trace(tmp_path / "t.parquet")
     export = tmp_path / "req.parquet"

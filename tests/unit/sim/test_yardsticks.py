@@ -48,15 +48,15 @@ def test_peer_emulation_reproduces_the_reference_row(bitbrains, name):
     assert scores["changes_per_entity_day_p99"] == pytest.approx(P99_CHANGES[name], abs=0.5)
 
 
-def test_rikugame_meets_the_cpu_and_oom_bars_and_is_cheaper_on_memory_than_krr(bitbrains):
+def test_rikugame_meets_the_cpu_and_memory_bars(bitbrains):
     s = scores_of(bitbrains, "rikugame")
     vpa, krr = REFERENCE["vpa"], REFERENCE["krr-simple"]
     assert s["cpu_alloc_ratio"] <= vpa["cpu_alloc_ratio"]
     assert s["cpu_deficit_ratio"] <= vpa["cpu_deficit_ratio"]
     assert s["cpu_over_request_ratio"] <= vpa["cpu_over_request_ratio"]
-    assert s["oom_free_entity_days_ratio"] >= krr["oom_free_entity_days_ratio"]
-    assert s["changes_per_entity_day_p99"] <= 7
-    # Memory: cheaper than KRR at least (the bar asks for below VPA's 6.37x; not met, see README).
+    assert s["changes_per_entity_day_p99"] <= 7  # CPU and memory together
+    # Memory (issue 13): at most 7.3x with at least 97.4 % OOM-free entity-days, cheaper than KRR.
+    assert s["memory_alloc_ratio"] <= 7.3 and s["oom_free_entity_days_ratio"] >= 0.974
     assert s["memory_alloc_ratio"] < krr["memory_alloc_ratio"]
 
 

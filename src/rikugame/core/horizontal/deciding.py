@@ -55,6 +55,9 @@ class HorizontalStatus:
     last_target_evaluation_seconds: int = -1
     request_millicores: int = -1
     """The CPU request the current target was decided for (-1 = none yet)."""
+    write_tokens: float = -1.0
+    """HPA writes left in the write budget's bucket at ``tokens_seconds`` (-1 = not started: full)."""
+    tokens_seconds: int = -1
 
 
 @dataclass(frozen=True)
@@ -122,8 +125,41 @@ def decide_horizontal(history: HorizontalHistory, current: HPASettings, policy: 
     if (settings.target_utilization_percent, settings.min_replicas, settings.max_replicas) != (
             proposal.target_utilization_percent, proposal.min_replicas, proposal.max_replicas):
         reasons &= ~HorizontalReason.RECOMMENDED
-    new_status = HorizontalStatus(evaluated, request_millicores)
+    tokens, tokens_seconds = status.write_tokens, status.tokens_seconds
+    if policy.max_writes_per_hour is not None:
+        tokens = write_tokens(policy.max_writes_per_hour, status, now)
+        tokens_seconds = now
+        if settings != current:
+            needed = 1.0 if _protective(settings, current) else min(2.0, bucket_size(policy.max_writes_per_hour))
+            if tokens >= needed - 1e-9:
+                tokens -= 1.0
+            else:
+                settings = current
+                reasons = (reasons & ~HorizontalReason.RECOMMENDED) | HorizontalReason.WRITE_BUDGET
+    new_status = HorizontalStatus(evaluated, request_millicores, tokens, tokens_seconds)
     return HorizontalDecision(now, settings, current, proposal, reasons, new_status, proposal.explanation)
+
+
+def bucket_size(writes_per_hour: float) -> float:
+    """Writes the budget's token bucket holds: an hour's allowance, at least one write."""
+    return max(1.0, writes_per_hour)
+
+
+def write_tokens(writes_per_hour: float, status: HorizontalStatus, now: int) -> float:
+    """Writes available at ``now``: the bucket refills at ``writes_per_hour`` up to ``bucket_size`` (a token
+    bucket: over any span the writes are at most rate × span + bucket size, so the average ≤ the rate)."""
+    size = bucket_size(writes_per_hour)
+    if status.write_tokens < 0 or status.tokens_seconds < 0:
+        return size
+    return min(size, status.write_tokens + max(0, now - status.tokens_seconds) / 3600 * writes_per_hour)
+
+
+def _protective(new: HPASettings, old: HPASettings) -> bool:
+    """A change that adds capacity (minReplicas or maxReplicas up, target down) and nothing that removes it:
+    it may spend the last write of the budget; a saving change waits until a spare write is left."""
+    return ((new.min_replicas >= old.min_replicas and new.max_replicas >= old.max_replicas
+             and new.target_utilization_percent <= old.target_utilization_percent)
+            and new.behavior == old.behavior)
 
 
 @dataclass
@@ -181,7 +217,8 @@ class HorizontalTuning:
             "recommender": self.policy.recommender,
             "current": _settings_to_dict(self.current),
             "status": {"lastTargetEvaluationSeconds": self.status.last_target_evaluation_seconds,
-                       "requestMillicores": self.status.request_millicores},
+                       "requestMillicores": self.status.request_millicores,
+                       "writeTokens": self.status.write_tokens, "tokensSeconds": self.status.tokens_seconds},
             "fits": {name: {"seconds": f.seconds, "values": list(f.values)} for name, f in self.fits.items()},
             "history": self.history.to_checkpoint(),
         }
@@ -196,7 +233,9 @@ class HorizontalTuning:
                              f"{CHECKPOINT_VERSION})")
         f.text("recommender")
         st = f.sub("status")
-        status = HorizontalStatus(st.integer("lastTargetEvaluationSeconds"), st.integer("requestMillicores"))
+        status = HorizontalStatus(st.integer("lastTargetEvaluationSeconds"), st.integer("requestMillicores"),
+                                  st.number("writeTokens") if "writeTokens" in st.data else -1.0,
+                                  st.integer("tokensSeconds") if "tokensSeconds" in st.data else -1)
         fits_f = f.sub("fits")
         fits = {}
         for name in fits_f.data:
@@ -207,9 +246,12 @@ class HorizontalTuning:
 
 
 def _rules_to_dict(rules: ScalingRules) -> dict[str, Any]:
-    return {"policies": [[p.type.value, p.value, p.period_seconds] for p in rules.policies],
-            "stabilizationWindowSeconds": rules.stabilization_window_seconds,
-            "selectPolicy": rules.select_policy.value}
+    out: dict[str, Any] = {"policies": [[p.type.value, p.value, p.period_seconds] for p in rules.policies],
+           "stabilizationWindowSeconds": rules.stabilization_window_seconds,
+           "selectPolicy": rules.select_policy.value}
+    if rules.tolerance is not None:
+        out["tolerance"] = rules.tolerance
+    return out
 
 
 def _settings_to_dict(s: HPASettings) -> dict[str, Any]:
@@ -233,7 +275,8 @@ def _rules_from_dict(f: Fields) -> ScalingRules:
         select = SelectPolicy(f.text("selectPolicy"))
     except ValueError as exc:
         raise ValueError(f"{f.path}.selectPolicy: {exc}") from exc
-    return ScalingRules(tuple(policies), f.optional_integer("stabilizationWindowSeconds"), select)
+    tolerance = f.number("tolerance") if f.data.get("tolerance") is not None else None
+    return ScalingRules(tuple(policies), f.optional_integer("stabilizationWindowSeconds"), select, tolerance)
 
 
 def _settings_from_dict(f: Fields) -> HPASettings:

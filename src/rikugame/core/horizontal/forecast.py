@@ -35,9 +35,12 @@ LEVELS: tuple[tuple[float, ...], ...] = (
     (0.0, 0.0, 1.0, 0.0),
     (0.0, 0.0, 0.5, 0.5),
     (0.2, 0.2, 0.2, 0.4),
-    (0.2, 0.0, 0.4, 0.4),
+    (1.0, 0.0, 0.0, 0.0),
 )
-"""Candidate level weights over ``WINDOWS_MINUTES`` (the first: a plain 20-minute mean)."""
+"""Candidate level weights over ``WINDOWS_MINUTES`` (the first: a plain 20-minute mean; the last: the last
+minute's load, the naive forecast — the best one when the noise of a large aggregate is small against its
+level, and the reference of the HPA's own reaction, which reads the last minute)."""
+LAST_MINUTE = LEVELS.index((1.0, 0.0, 0.0, 0.0))
 ERROR_LAYOUT = BucketLayout(first_bucket=0.005, ratio=1.01, max_value=20.0)
 """Buckets of e ≥ 0: 0.005 wide at 0, 1 % wider each; e ≥ 20 lands in the last one (375 buckets)."""
 ERROR_HALF_LIFE_SECONDS = 14 * 86400 * math.log(2)
@@ -79,12 +82,17 @@ class ForecastErrors:
     root_sums: FloatArray = field(default_factory=lambda: np.zeros(len(LEVELS)))
     pairs: IntArray = field(default_factory=lambda: np.zeros(len(LEVELS), dtype=np.int64))
     """Pairs (L(t), load(t+1)) seen per candidate, not decayed (how much history a fit stands on)."""
+    moves: FloatArray = field(default_factory=lambda: np.zeros(2))
+    """Decaying Σ |load(t+1) − load(t)| (cores) and Σ weight: the load's mean one-minute movement, from
+    which a floor's write rate is estimated."""
 
     def add(self, now: int, recent_usage: FloatArray, next_usage: float) -> None:
         """One pair: ``recent_usage`` = the 60 minutes up to t (oldest first), ``next_usage`` = load(t+1)."""
         factor = self._factor(now)
         starts, last = _STARTS, _LAST_BUCKET
         sums = window_sums(recent_usage)
+        self.moves[0] += factor * abs(next_usage - float(recent_usage[-1]))
+        self.moves[1] += factor
         for c, weights in enumerate(LEVELS):
             lv = combine(sums, weights)
             if not lv > 0:
@@ -128,13 +136,17 @@ class ForecastErrors:
             return math.inf
         return float(self.level_sums[candidate] + z * self.root_sums[candidate]) / total
 
+    def mean_move(self) -> float:
+        """Weighted mean |load(t+1) − load(t)| in cores (0 without pairs)."""
+        return float(self.moves[0] / self.moves[1]) if self.moves[1] > 0 else 0.0
+
     def _factor(self, now: int) -> float:
         hl = ERROR_HALF_LIFE_SECONDS
         if self.reference_time is None or (now - self.reference_time) / hl > MAX_DECAY_EXPONENT:
             new_ref = int(round(now / hl) * hl)
             if self.reference_time is not None:
                 shrink = math.exp2((self.reference_time - new_ref) / hl)
-                for arr in (self.weights, self.below, self.level_sums, self.root_sums):
+                for arr in (self.weights, self.below, self.level_sums, self.root_sums, self.moves):
                     arr *= shrink
                     arr[arr < 1e-12] = 0.0
             self.reference_time = new_ref
@@ -155,6 +167,7 @@ class ForecastErrors:
             "levelSums": encode_array(self.level_sums),
             "rootSums": encode_array(self.root_sums),
             "pairs": [int(p) for p in self.pairs],
+            "moves": encode_array(self.moves),
         }
 
     @classmethod
@@ -175,8 +188,9 @@ class ForecastErrors:
                    below=f.array("below", np.float64, length=n),
                    level_sums=f.array("levelSums", np.float64, length=n),
                    root_sums=f.array("rootSums", np.float64, length=n),
-                   pairs=np.array(f.integers("pairs", length=n), dtype=np.int64))
+                   pairs=np.array(f.integers("pairs", length=n), dtype=np.int64),
+                   moves=f.array("moves", np.float64, length=2) if "moves" in f.data else np.zeros(2))
 
 
-__all__ = ["ERROR_HALF_LIFE_SECONDS", "ERROR_LAYOUT", "LEVELS", "LONGEST_WINDOW_MINUTES", "WINDOWS_MINUTES",
-           "ForecastErrors", "combine", "level", "window_sums"]
+__all__ = ["ERROR_HALF_LIFE_SECONDS", "ERROR_LAYOUT", "LAST_MINUTE", "LEVELS", "LONGEST_WINDOW_MINUTES",
+           "WINDOWS_MINUTES", "ForecastErrors", "combine", "level", "window_sums"]

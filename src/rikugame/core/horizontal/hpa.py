@@ -49,13 +49,21 @@ class ScalingPolicy:
 @dataclass(frozen=True)
 class ScalingRules:
     """HPAScalingRules of one direction. ``stabilization_window_seconds=None`` = the controller's default
-    (0 s up; the ``--horizontal-pod-autoscaler-downscale-stabilization`` flag, 300 s, down)."""
+    (0 s up; the ``--horizontal-pod-autoscaler-downscale-stabilization`` flag, 300 s, down).
+    ``tolerance`` (autoscaling/v2 ``behavior.scaleUp|scaleDown.tolerance``, KEP-4951: alpha in Kubernetes
+    1.33, beta — on by default — in 1.35): the controller rescales up only when utilization / target
+    > 1 + the scale-up tolerance and down only when it is < 1 − the scale-down tolerance; None = the
+    controller's flag (0.1)."""
 
     policies: tuple[ScalingPolicy, ...]
     stabilization_window_seconds: int | None = None
     select_policy: SelectPolicy = SelectPolicy.MAX
+    tolerance: float | None = None
 
 
+HPA_TOLERANCE = 0.1
+"""The controller's tolerance (``--horizontal-pod-autoscaler-tolerance``, default 0.1): no rescale while
+|utilization / target − 1| ≤ 0.1 (replica_calculator.go)."""
 DEFAULT_SCALE_UP = ScalingRules(
     policies=(ScalingPolicy(PolicyType.PODS, 4, 15), ScalingPolicy(PolicyType.PERCENT, 100, 15)),
     stabilization_window_seconds=0)

@@ -44,6 +44,9 @@ class ScalingRulesSpec(_Model):
         None, ge=0, le=3600, description="Stabilization window (unset: the controller's default).")
     select_policy: Literal["Max", "Min", "Disabled"] = Field("Max", description="Max, Min or Disabled.")
     policies: list[ScalingPolicySpec] = Field(min_length=1, description="Rate-limit policies.")
+    tolerance: float | None = Field(
+        None, ge=0.0, le=1.0, description="Tolerance of this direction (Kubernetes >= 1.33 with the "
+                                          "HPAConfigurableTolerance feature gate; unset: the controller's 0.1).")
 
     def to_rules(self) -> ScalingRules:
         """The plain-data form the HPA maths use."""
@@ -51,7 +54,7 @@ class ScalingRulesSpec(_Model):
             policies=tuple(ScalingPolicy(PolicyType(p.type), p.value, p.period_seconds)
                            for p in self.policies),
             stabilization_window_seconds=self.stabilization_window_seconds,
-            select_policy=SelectPolicy(self.select_policy))
+            select_policy=SelectPolicy(self.select_policy), tolerance=self.tolerance)
 
 
 class BehaviorSpec(_Model):
@@ -91,6 +94,16 @@ class HorizontalPolicy(_Model):
     overload_budget_ratio: float = Field(0.02, gt=0.0, lt=0.5,
                                          description="Fraction of minutes rikugame accepts above the "
                                                      "request when it sizes its replica floor.")
+    max_writes_per_hour: float | None = Field(
+        2.0, gt=0.0, le=3600.0,
+        description="HPA write budget: changes rikugame makes to the HPA, per hour on average (a token bucket "
+                    "holding at most max(1, this) writes). Raising minReplicas or lowering the target may spend "
+                    "the last token; other changes wait for a spare one. 60 or more lets every once-a-minute "
+                    "decision write (no budget).")
+    hpa_tolerance: bool = Field(
+        True, description="Whether rikugame may set the HPA's per-direction tolerance (behavior.scaleUp/scaleDown."
+                          "tolerance: Kubernetes >= 1.35, or 1.33-1.34 with the HPAConfigurableTolerance feature "
+                          "gate). false: the controller's 0.1 is assumed.")
     behavior: BehaviorSpec | None = Field(None, description="HPA behaviour to set (unset: the "
                                                             "recommender's own).")
 

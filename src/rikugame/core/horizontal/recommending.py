@@ -42,6 +42,8 @@ class HorizontalReason(enum.IntFlag):
     """The container request changed: the target moved so the replica count at this load is kept."""
     AT_MAX_REPLICAS = enum.auto()
     """The workload runs at the hard maximum: the target is not re-evaluated."""
+    WRITE_BUDGET = enum.auto()
+    """The change waits: the HPA write budget (``maxWritesPerHour``) has no write to spare now."""
 
     def describe(self) -> list[str]:
         """Names of the set flags, in declaration order."""

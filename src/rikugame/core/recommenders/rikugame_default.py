@@ -11,11 +11,23 @@ lets one setting serve both shared traces: counting samples above alone made the
 cautious at a weight that kept Bitbrains' contention low, and too bold on Bitbrains at one that suited
 Azure (README, "Results on the shared traces").
 
-Memory — the maximum over the last ``memory_window_seconds`` plus a headroom of
-max(10 % of it, min(512 MiB, the peak itself)). A fixed byte headroom is what makes this cheaper and
-safer than a pure percentage: small containers, whose spikes are large relative to their size, get
-room that costs little in absolute terms, and big ones are not padded by a large percentage. On the
-shared Bitbrains trace this is safer than KRR's max × 1.15 over 14 days at lower allocation (README).
+Memory — a peak that follows the time of day, plus a byte headroom. The base is
+
+    min(max(time-of-day max, max over the last ``memory_recent_seconds``), max over ``memory_window_seconds``)
+
+where the time-of-day max is the largest hourly maximum within ±``memory_time_of_day_half_width_seconds``
+of the current time of day on each of the last ``memory_time_of_day_days`` days (and earlier today).
+Reasons, each a kind of workload the trace shows: spikes that recur at the same hour (batch jobs,
+backups, reports) are kept for two weeks even when the last week was quiet at other hours; the last day's
+peak is a floor, because a workload that grew yesterday has not shown its new level at every hour yet; the
+week's peak is a ceiling, so a one-off spike is forgotten after seven days as before. The request is that
+base + max(``memory_headroom_fraction`` × base, min(``memory_headroom_cap_bytes``, base)): a fixed byte
+headroom rather than a percentage, because the spikes that cause OOM kills are additive (a job loads its
+data) rather than proportional to the container's size — small containers get room that costs little in
+absolute terms and big ones are not padded by a large percentage. ``memory_headroom_cap_bytes`` is the
+documented risk knob (its curve: docs/memory.md): smaller is cheaper with more OOM-exposed days. The
+time-of-day rule follows issue 13's measurement on the shared Bitbrains trace; the constants screened on
+that trace are listed in docs/memory.md.
 """
 
 from __future__ import annotations
@@ -89,8 +101,11 @@ class RikugameRecommender:
     cost_half_life_seconds: float = 7 * DAY
     switch_margin: float = 0.3
     memory_window_seconds: int = 7 * DAY
-    memory_headroom_fraction: float = 0.10
-    memory_headroom_cap_bytes: float = 512.0 * MIB
+    memory_recent_seconds: int = DAY
+    memory_time_of_day_days: int = 14
+    memory_time_of_day_half_width_seconds: int = 2 * HOUR
+    memory_headroom_fraction: float = 0.0
+    memory_headroom_cap_bytes: float = 1024.0 * MIB
     min_cpu_cores: float = 0.005
     min_memory_bytes: float = 32.0 * MIB
     min_history_seconds: float = 0.0
@@ -110,7 +125,9 @@ class RikugameRecommender:
                                   self.cost_half_life_seconds, self.switch_margin,
                                   default_choice=default if self.cpu_start_like_vpa else -1,
                                   deficit_weight=self.cpu_deficit_weight)
-        self.memory_peak = WindowedMax(self.rows, self.memory_window_seconds, HOUR)
+        reach = max(self.memory_window_seconds, self.memory_recent_seconds,
+                    self.memory_time_of_day_days * DAY + self.memory_time_of_day_half_width_seconds)
+        self.memory_peak = WindowedMax(self.rows, reach, HOUR)
 
     def observe(self, samples: UsageSamples) -> None:
         """Score the CPU candidates on the new samples, then ingest them."""
@@ -134,11 +151,14 @@ class RikugameRecommender:
     def estimate(self, now: int) -> Estimates:
         """Per-row CPU model choice and memory peak + headroom."""
         cpu, choice = self.cpu.estimate(now)
-        peak = self.memory_peak.maximum(now)
+        peak = self.memory_base(now)
         memory = peak + memory_headroom(peak, self.memory_headroom_fraction, self.memory_headroom_cap_bytes)
         span = self.coverage.span_seconds()
         labels = sorted({self.cpu.candidates[i].label for i in np.unique(choice)})
         window_days = self.memory_window_seconds / DAY
+        recent_hours = self.memory_recent_seconds / HOUR
+        tod = (f"max at ±{self.memory_time_of_day_half_width_seconds / HOUR:g}h of the time of day over "
+               f"{self.memory_time_of_day_days}d")
         return Estimates(
             cpu_cores=np.maximum(cpu, self.min_cpu_cores),
             memory_bytes=np.maximum(memory, self.min_memory_bytes),
@@ -146,9 +166,19 @@ class RikugameRecommender:
             history_seconds=span,
             cpu_explanation="per-container arg-min of overrun + deficit + slack among " + "; ".join(labels[:3])
                             + f"{' …' if len(labels) > 3 else ''}",
-            memory_explanation=f"max over {window_days:g}d + max({self.memory_headroom_fraction:.0%}, "
+            memory_explanation=f"min(max({tod}, max over {recent_hours:g}h), max over {window_days:g}d) + "
+                               f"max({self.memory_headroom_fraction:.0%}, "
                                f"min({self.memory_headroom_cap_bytes / MIB:g}Mi, peak))",
         )
+
+    def memory_base(self, now: int) -> FloatArray:
+        """min(max(time-of-day max, recent max), window max) per row (module docstring)."""
+        tod = self.memory_peak.time_of_day_maximum(now, self.memory_time_of_day_days,
+                                                   self.memory_time_of_day_half_width_seconds)
+        recent = self.memory_peak.maximum(now, self.memory_recent_seconds)
+        week = self.memory_peak.maximum(now, self.memory_window_seconds)
+        base: FloatArray = np.minimum(np.maximum(tod, recent), week)
+        return base
 
     def row_state(self, row: int) -> dict[str, Any]:
         """One row's state: coverage, CPU histograms, ensemble, memory peaks."""
