@@ -348,25 +348,50 @@ def prometheus_rate(ts: np.ndarray, values: np.ndarray, eval_times: np.ndarray,
     return out
 
 
-def krr_reference(pods: Sequence[Pod], *, end: int, history_seconds: int, step: int = 60,
-                  rate_window: int = 300, percentile: float = 0.95,
+LOOKBACK = 300
+"""Prometheus' default lookback delta: an instant read at ``t`` takes the newest sample in (t − 5m, t]."""
+
+
+def krr_reference(pods: Sequence[Pod], *, end: int, history_seconds: int, step: int = 75,
+                  rate_window: int = 75, percentile: float = 0.95, points_required: int = 100,
                   min_history_seconds: int = 3 * 3600) -> dict[tuple[str, str], tuple[int, int] | None]:
-    """KRR ``simple`` computed directly from the data: per workload, CPU = max over pods of the P95 of
-    the pod's ``rate`` (evaluated every ``step`` over the history), memory = max working set × 1.15;
-    ceil to 1m / 1Mi; floors 10m / 100Mi. Returns {(namespace, workload): (millicores, bytes) or None
-    when the workload has no data}."""
+    """KRR ``simple`` computed as KRR master computes it, directly from the data (robusta-dev/krr at
+    d6baa745: robusta_krr/strategies/simple.py, core/integrations/prometheus/metrics/cpu.py and
+    memory.py, core/abstract/strategies.py). Per pod, every metric is read at a subquery step of
+    ``step`` (KRR's ``timeframe_duration``, 1.25 min = 75 s) over the history, aligned to multiples of the
+    step as Prometheus aligns subqueries:
+
+    * CPU = ``quantile_over_time(0.95, rate(counter[75s])[14d:75s])``: the P95 (linear interpolation,
+      as Prometheus and numpy do) of the pod's ``rate`` at the step points; the workload's CPU is the
+      max over its pods.
+    * Memory = ``max_over_time(working_set[14d:75s])``: the max of the instant values at the step points
+      (the newest sample within the 5-minute lookback); the workload's is the max over pods, × 1.15.
+    * No recommendation without data, with fewer than ``points_required`` (100) counter points summed
+      over the pods (KRR's ``CPUAmountLoader``), or with less than 3 h between the first and last sample.
+
+    Ceil to 1m / 1Mi; floors 10m / 100Mi (rikugame's ``krr-simple`` restates KRR's minimums).
+    Returns {(namespace, workload): (millicores, bytes) or None}."""
     mib = 2**20
     evals = np.arange(-(-(end - history_seconds) // step) * step, end + 1, step)
-    per: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    per: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
     span: dict[tuple[str, str], list[int]] = {}
     for p in pods:
         ts = p.sample_times()
         rate = prometheus_rate(ts, p.cpu_counter(), evals, rate_window)
         rate = rate[~np.isnan(rate)]
         p95 = float(np.quantile(rate, percentile)) if len(rate) else np.nan
-        in_window = (ts >= end - history_seconds) & (ts <= end) & ~np.isnan(p.memory_bytes)
-        mem = float(p.memory_bytes[in_window].max()) if in_window.any() else np.nan
-        per.setdefault((p.namespace, p.workload), []).append((p95, mem))
+        mem_ok = ~np.isnan(p.memory_bytes)
+        mem_ts, mem_v = ts[mem_ok], p.memory_bytes[mem_ok]
+        newest = np.searchsorted(mem_ts, evals, side="right") - 1
+        fresh = (newest >= 0) & (evals - mem_ts[np.maximum(newest, 0)] < LOOKBACK) if len(mem_ts) else \
+            np.zeros(len(evals), bool)
+        mem = float(mem_v[newest[fresh]].max()) if fresh.any() else np.nan
+        cpu_ts = ts[~np.isnan(p.cpu_cores)]
+        newest_cpu = np.searchsorted(cpu_ts, evals, side="right") - 1
+        points = int(((newest_cpu >= 0) & (evals - cpu_ts[np.maximum(newest_cpu, 0)] < LOOKBACK)).sum()) \
+            if len(cpu_ts) else 0
+        per.setdefault((p.namespace, p.workload), []).append((p95, mem, points))
+        in_window = (ts >= end - history_seconds) & (ts <= end) & mem_ok
         seen = ts[in_window]
         if len(seen):
             first_last = span.setdefault((p.namespace, p.workload), [int(seen[0]), int(seen[-1])])
@@ -377,8 +402,9 @@ def krr_reference(pods: Sequence[Pod], *, end: int, history_seconds: int, step: 
         cpus = [v[0] for v in vals if not np.isnan(v[0])]
         mems = [v[1] for v in vals if not np.isnan(v[1])]
         first_last = span.get(key)
-        if not cpus or not mems or first_last is None or first_last[1] - first_last[0] < min_history_seconds:
-            out[key] = None  # no data, or less than KRR's 3 hours: no recommendation
+        if (not cpus or not mems or first_last is None or first_last[1] - first_last[0] < min_history_seconds
+                or sum(v[2] for v in vals) < points_required):
+            out[key] = None  # no data, too few points or less than KRR's 3 hours: no recommendation
             continue
         cpu, mem = max(cpus), max(mems)
         cpu_m = max(int(np.ceil(round(cpu * 1000, 6))), 10)

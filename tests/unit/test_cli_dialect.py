@@ -94,7 +94,7 @@ ERRORS: dict[str, tuple[list[str], str]] = {
     "flag-without-value": (["backtest", "--data"], "--data: needs a value"),
     "not-a-number": (["backtest", "--data", TRACE, "--max-entities", "many"], "--max-entities: input should be"),
     "bad-duration": (["backtest", "--data", TRACE, "--recompute", "soon"], "--recompute: "),
-    "prometheus-missing": (["recommend"], "--prometheus: required"),
+    "prometheus-missing": (["recommend"], "--prometheus: give the Prometheus URL"),  # and no kubeconfig
     "cluster-without-label": (["recommend", "-p", "http://x", "--cluster", "eu"], "--cluster: needs --cluster-label"),
     "client-key-without-cert": (["recommend", "-p", "http://x", "--client-key", "k.pem"],
                                 "--client-key: needs --client-cert"),
@@ -118,6 +118,9 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_refused_flags_are_one_error_line_naming_the_flag(case: str, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config: recommend would look for Prometheus there
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     args, expected = ERRORS[case]
     result = invoke(*args)
     assert result.exit_code == 2, (result.stdout, result.stderr, result.exception)

@@ -59,6 +59,12 @@ class KubeAccess:
         items: list[dict[str, Any]] = found.get("items", [])
         return items
 
+    async def list_services(self) -> list[dict[str, Any]]:
+        """Every Service (all namespaces): ``rikugame recommend`` looks for Prometheus among them."""
+        body = await _json(await self.core.list_service_for_all_namespaces(_preload_content=False))
+        items: list[dict[str, Any]] = body.get("items", [])
+        return items
+
     async def list_pods(self) -> list[dict[str, Any]]:
         """Every pod (all namespaces)."""
         body = await _json(await self.core.list_pod_for_all_namespaces(_preload_content=False))

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from rikugame.commands import options as opts
+from rikugame.commands import recommend_kube
 from rikugame.commands.recommend_pipeline import ReportOptions, build_report
 from rikugame.core.policy import TunerSpec
 from rikugame.core.recommenders import names as recommender_names
@@ -81,9 +82,10 @@ def parse_headers(values: list[str] | None) -> dict[str, str]:
 
 
 def recommend(
-    prometheus: Annotated[str, typer.Option("--prometheus", "-p", envvar="RIKUGAME_PROMETHEUS_URL",
-                                            metavar="URL",
-        help="Prometheus (or Thanos/Mimir/VictoriaMetrics) base URL.")],
+    prometheus: Annotated[str | None, typer.Option("--prometheus", "-p", envvar="RIKUGAME_PROMETHEUS_URL",
+                                                   metavar="URL",
+        help="Prometheus (or Thanos/Mimir/VictoriaMetrics) base URL. Default: a Prometheus Service found "
+             "through the kubeconfig (kube-prometheus-stack / Prometheus Operator labels, as KRR).")] = None,
     namespace: Annotated[list[str] | None, typer.Option(
         "--namespace", "-n", metavar="NAME", help="Namespace to report on (repeatable). Default: all.")] = None,
     selector: Annotated[str | None, typer.Option(
@@ -91,10 +93,12 @@ def recommend(
         help="Pod label selector (key=value,key!=value), read from kube_pod_labels.")]
     = None,
     history: Annotated[str, typer.Option("--history", metavar="DURATION", help="How much history to use.")] = "14d",
-    step: Annotated[str, typer.Option("--step", metavar="DURATION",
-        help="Sample resolution (subquery step / range step).")]
-    = "1m",
-    rate_window: Annotated[str, typer.Option("--rate-window", metavar="DURATION", help="CPU rate() window.")] = "5m",
+    step: Annotated[str | None, typer.Option("--step", metavar="DURATION",
+        help="Sample resolution (subquery step / range step). Default: 75s for krr-simple (KRR's step), "
+             "else 1m.")]
+    = None,
+    rate_window: Annotated[str | None, typer.Option("--rate-window", metavar="DURATION",
+        help="CPU rate() window. Default: the step for krr-simple (KRR's rule), else 5m.")] = None,
     recommender: Annotated[str | None, typer.Option(
         "--recommender", "-r", metavar="NAME",
         help=f"Recommender: one of {', '.join(recommender_names())} (default: the --policy's, else "
@@ -119,6 +123,10 @@ def recommend(
     = None,
     emit_patches: Annotated[Path | None, typer.Option(
         "--emit-patches", metavar="DIR", help="Write kustomize strategic-merge patches into this directory.")] = None,
+    export_trace: Annotated[Path | None, typer.Option(
+        "--export-trace", metavar="FILE.parquet",
+        help="Also write the fetched per-container usage history as a trace for `rikugame backtest --data`.")]
+    = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", metavar="KIND",
         help=f"Workload kind (repeatable): {', '.join(KINDS)}. Default: all.")] = None,
     cluster_label: Annotated[str | None, typer.Option(
@@ -150,15 +158,15 @@ def recommend(
         "--max-pods-per-query", metavar="N", help="Pods per usage query (bounds Prometheus memory).")] = 25,
     kubeconfig: Annotated[Path | None, typer.Option(
         "--kubeconfig", metavar="FILE",
-        help="Not supported yet: workloads always come from kube-state-metrics.")] = None,
+        help="Without --prometheus: find Prometheus through this kubeconfig's API server (default: "
+             "$KUBECONFIG, ~/.kube/config, in-cluster). Workloads still come from kube-state-metrics.")] = None,
 ) -> None:
     """Right-sizing report from Prometheus history: current vs recommended requests/limits, severity,
     estimated monthly saving and data sufficiency, per workload container."""
     try:
         opts.check_format(fmt)
-        if kubeconfig is not None:
-            raise InputError("--kubeconfig: not supported yet: rikugame recommend reads workloads from "
-                             "kube-state-metrics (drop the flag)")
+        if kubeconfig is not None and prometheus is not None:
+            raise InputError("--kubeconfig: only used to find Prometheus; with --prometheus drop it")
         if (cluster is None) != (cluster_label is None) and cluster is not None:
             raise InputError("--cluster: needs --cluster-label (the label that names the cluster)")
         if client_key is not None and client_cert is None:
@@ -167,6 +175,11 @@ def recommend(
             raise InputError("--token-file: give either --token or --token-file, not both")
         if output is not None:
             check_output(output, "--output")
+        if export_trace is not None:
+            if export_trace.suffix != ".parquet":
+                raise InputError(f"--export-trace {export_trace}: the trace is written as Parquet; name the "
+                                 "file *.parquet")
+            check_output(export_trace, "--export-trace")
         if token_file is not None:
             try:
                 token = token_file.read_text().strip()
@@ -181,22 +194,29 @@ def recommend(
         cert: str | tuple[str, str] | None = None
         if client_cert is not None:
             cert = (str(client_cert), str(client_key)) if client_key is not None else str(client_cert)
+        verify: bool | str = False if insecure else (str(ca_file) if ca_file else True)
+        if prometheus is None:
+            found = _find_prometheus(kubeconfig)
+            prometheus = found.url
+            token = token or found.bearer_token
+            verify = verify if (insecure or ca_file) else found.verify
+            cert = cert or found.client_cert
         settings = PrometheusSettings(
             url=prometheus, bearer_token=token, basic_auth=basic, headers=parse_headers(header),
-            verify=False if insecure else (str(ca_file) if ca_file else True), client_cert=cert,
-            timeout_seconds=timeout, concurrency=concurrency, retries=max(0, retries))
+            verify=verify, client_cert=cert, timeout_seconds=timeout, concurrency=concurrency,
+            retries=max(0, retries))
         for k in kind or []:
             if k not in KINDS:
                 raise InputError(f"--kind: choose from {', '.join(KINDS)}, not {k!r}")
         spec = _spec(policy)
         options = ReportOptions(
             end=parse_time(end), history_seconds=opts.duration("--history", history),
-            step_seconds=opts.duration("--step", step),
-            rate_window_seconds=opts.duration("--rate-window", rate_window),
+            step_seconds=opts.duration("--step", step) if step else None,
+            rate_window_seconds=opts.duration("--rate-window", rate_window) if rate_window else None,
             recommender=recommender or (spec.recommender if spec is not None else "krr-simple"), spec=spec,
             min_history_seconds=opts.duration("--min-history", min_history) if min_history else None,
             cpu_price=cpu_price, memory_price=memory_price, max_pods_per_query=max_pods_per_query,
-            kinds=frozenset(kind) if kind else None)
+            kinds=frozenset(kind) if kind else None, export_trace=export_trace)
         scope = Scope(namespaces=tuple(namespace or ()), pod_selector=parse_selector(selector),
                       cluster_label=cluster_label, cluster=cluster)
         report = _run_with_progress(settings, scope, options)
@@ -207,8 +227,21 @@ def recommend(
         if emit_patches is not None:
             for path in formats.emit_patches(report, emit_patches):
                 opts.say_wrote(path)
+        if export_trace is not None:
+            opts.say_wrote(export_trace, f"{report.trace_samples or 0:,} usage samples of {len(report.rows)} "
+                                         f"containers; replay: rikugame backtest --data {export_trace}")
     except RikugameError as exc:
         raise opts.fail(str(exc)) from exc
+
+
+def _find_prometheus(kubeconfig: Path | None) -> recommend_kube.Found:
+    where = recommend_kube.find_kubeconfig(kubeconfig)
+    if where is None:
+        raise InputError("--prometheus: give the Prometheus URL (or a kubeconfig to find it through the API: "
+                         "--kubeconfig FILE, $KUBECONFIG or ~/.kube/config)")
+    found = asyncio.run(recommend_kube.discover(where))
+    Console(stderr=True).print(found.describe(), highlight=False, soft_wrap=True)
+    return found
 
 
 def _run_with_progress(settings: PrometheusSettings, scope: Scope, options: ReportOptions) -> Report:

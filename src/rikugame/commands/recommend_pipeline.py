@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from rikugame.core import recommenders
 from rikugame.core.decisions import Reason, VerticalDecisions
 from rikugame.core.policy import ResourceBounds, TargetRef, TunerSpec, VerticalGuardrails
 from rikugame.core.samples import UsageSamples, WindowSummary
+from rikugame.core.signals import PeakHistogram, WindowedMax
 from rikugame.core.tuning import VerticalTuning
 from rikugame.errors import InputError
 from rikugame.report.recommend_report import (
@@ -37,6 +39,7 @@ from rikugame.sources import kube_discovery as discovery
 from rikugame.sources import kube_usage as usage
 from rikugame.sources import promql
 from rikugame.sources.prometheus import PrometheusClient, PrometheusSettings
+from rikugame.sources.traces import TraceWriter
 
 
 def report_spec(recommender: str) -> TunerSpec:
@@ -51,6 +54,28 @@ def report_spec(recommender: str) -> TunerSpec:
                                     min_change_ratio=0.0, stale_after_seconds=3600))
 
 
+KRR_STEP_SECONDS = 75
+"""KRR master's step, ``timeframe_duration`` = 1.25 minutes (robusta-dev/krr robusta_krr/core/abstract/
+strategies.py), sent as ``75s``; its CPU loader uses that step as the ``rate`` window too
+(``rate(container_cpu_usage_seconds_total{…}[75s])`` in robusta_krr/core/integrations/prometheus/metrics/
+cpu.py), and every loader's subquery runs at it (``[14d:75s]``)."""
+QUERY_DEFAULTS: dict[str, tuple[int, int | None]] = {"krr-simple": (KRR_STEP_SECONDS, None)}
+"""(step, CPU rate window) per recommender when not given (window None: the step, KRR's rule); the
+others: DEFAULT_QUERY."""
+DEFAULT_QUERY: tuple[int, int | None] = (60, 300)
+
+
+def query_resolution(recommender: str, step_seconds: int | None = None,
+                     rate_window_seconds: int | None = None) -> tuple[int, int]:
+    """(step, rate window) for a recommender: the given values, else its defaults (``krr-simple``: KRR's
+    75 s step, and the step as the rate window, as KRR does; the others: 60 s and 5 minutes)."""
+    default_step, default_window = QUERY_DEFAULTS.get(recommender, DEFAULT_QUERY)
+    step = default_step if step_seconds is None else step_seconds
+    if rate_window_seconds is not None:
+        return step, rate_window_seconds
+    return step, step if default_window is None else default_window
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """What to compute."""
@@ -58,8 +83,10 @@ class ReportOptions:
     end: int
     """The report's "now" (Unix seconds): queries are evaluated here."""
     history_seconds: int = 14 * 86400
-    step_seconds: int = 60
-    rate_window_seconds: int = 300
+    step_seconds: int | None = None
+    """Sample resolution (subquery step / range step); None: the recommender's (query_resolution)."""
+    rate_window_seconds: int | None = None
+    """CPU ``rate`` window; None: the recommender's (query_resolution)."""
     recommender: str = "krr-simple"
     spec: TunerSpec | None = None
     min_history_seconds: int | None = None
@@ -69,10 +96,40 @@ class ReportOptions:
     kinds: frozenset[str] | None = None
     use_summaries: bool = True
     """Let recommenders that can take window statistics get them from Prometheus (exact and fast)."""
+    max_samples_per_query: int = 4_000_000
+    """Samples path: each batch's history is fetched in time chunks of about this many samples."""
+    hourly_memory: bool = True
+    """Samples path: read memory as interval maxima when that is all the recommender keeps
+    (``memory_interval``); off, or with ``export_trace``, every step's maximum is read."""
+    export_trace: Path | None = None
+    """Also write every fetched usage sample here, as a trace ``rikugame backtest --data`` replays."""
 
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total)."""
+
+
+def memory_interval(recommender: object) -> int | None:
+    """The interval whose memory maximum is all the recommender keeps (None: it needs every sample).
+
+    ``WindowedMax`` (``rikugame``, ``krr-simple``) keeps one maximum per slot; ``PeakHistogram``
+    (``vpa``, ``tortoise``) one peak per interval, and hourly maxima give the same peaks for intervals
+    of whole hours."""
+    for attr in ("memory_peak", "memory"):
+        signal = getattr(recommender, attr, None)
+        if isinstance(signal, WindowedMax):
+            return signal.slot_seconds
+        if isinstance(signal, PeakHistogram):
+            interval = signal.interval_seconds
+            return 3600 if interval % 3600 == 0 else None
+    return None
+
+
+def entity_name(key: discovery.ContainerKey) -> str:
+    """A workload container as a trace entity: ``namespace/kind/workload/container`` (``cluster:`` first in
+    a multi-cluster Prometheus)."""
+    name = f"{key.namespace}/{key.kind}/{key.workload}/{key.container}"
+    return f"{key.cluster}:{name}" if key.cluster else name
 
 
 def _severity(cpu_delta_millicores: int, memory_delta_bytes: int, has_current: bool) -> str:
@@ -162,6 +219,8 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
     if options.min_history_seconds is not None and hasattr(probe, "min_history_seconds"):
         rec_settings["min_history_seconds"] = float(options.min_history_seconds)
     report_progress = progress or (lambda stage, done, total: None)
+    step, rate_window = query_resolution(options.recommender, options.step_seconds,
+                                         options.rate_window_seconds)
     end = options.end
     start = end - options.history_seconds
 
@@ -175,39 +234,56 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
         tuning.set_current(fleet.cpu_request_millicores, fleet.memory_request_bytes,
                            cpu_limit=fleet.cpu_limit_millicores, memory_limit=fleet.memory_limit_bytes)
         batches = usage.plan_batches(fleet, scope, max_pods=options.max_pods_per_query)
-        queries = usage.UsageQueries(rate_window_seconds=options.rate_window_seconds,
-                                  resolution_seconds=options.step_seconds)
+        queries = usage.UsageQueries(rate_window_seconds=rate_window, resolution_seconds=step)
         total_pods = sum(b.pods for b in batches)
         done = [0]
         path = "summary" if options.use_summaries and tuning.accepts_summary() else "samples"
-        if len(fleet) == 0:
-            pass
-        elif path == "summary":
-            percentile = float(getattr(tuning.recommender, "cpu_percentile", 0.95))
+        writer = TraceWriter(options.export_trace, [entity_name(k) for k in fleet.containers]) \
+            if options.export_trace is not None else None
+        try:
+            if len(fleet) and path == "summary":
+                percentile = float(getattr(tuning.recommender, "cpu_percentile", 0.95))
 
-            def batch_done(pods: int) -> None:
-                done[0] += pods
-                report_progress("querying usage", done[0], total_pods)
+                def batch_done(pods: int) -> None:
+                    done[0] += pods
+                    report_progress("querying usage", done[0], total_pods)
 
-            stats = await usage.fetch_summaries(prom, fleet, scope, queries, end=end,
-                                             history_seconds=options.history_seconds,
-                                             cpu_percentile=percentile, batches=batches, on_batch=batch_done)
-            tuning.observe_summary(WindowSummary(
-                cpu_percentile=percentile, cpu_percentile_cores=stats.cpu_percentile_cores,
-                memory_max_bytes=stats.memory_max_bytes, sample_count=stats.sample_count,
-                first=stats.first, last=stats.last))
-        else:
-            def consume(chunk: usage.SampleChunk) -> None:
-                tuning.observe(UsageSamples(chunk.rows, chunk.timestamps, chunk.cpu_cores,
-                                            chunk.memory_bytes))
+                stats = await usage.fetch_summaries(prom, fleet, scope, queries, end=end,
+                                                    history_seconds=options.history_seconds,
+                                                    cpu_percentile=percentile, batches=batches,
+                                                    on_batch=batch_done)
+                tuning.observe_summary(WindowSummary(
+                    cpu_percentile=percentile, cpu_percentile_cores=stats.cpu_percentile_cores,
+                    memory_max_bytes=stats.memory_max_bytes, sample_count=stats.sample_count,
+                    first=stats.first, last=stats.last))
+            if len(fleet) and (path == "samples" or writer is not None):
+                feed = path == "samples"
+                done[0] = 0
 
-            def chunk_done(pods: int, chunks: int) -> None:
-                done[0] += pods
-                report_progress("querying usage", done[0], total_pods * chunks if chunks else 1)
+                def consume(chunk: usage.SampleChunk) -> None:
+                    if writer is not None:
+                        writer.write(chunk.rows, chunk.timestamps, chunk.cpu_cores, chunk.memory_bytes)
+                    if feed:
+                        tuning.observe(UsageSamples(chunk.rows, chunk.timestamps, chunk.cpu_cores,
+                                                    chunk.memory_bytes))
 
-            await usage.stream_samples(prom, fleet, scope, queries, start=start, end=end,
-                                    step_seconds=options.step_seconds, batches=batches, consume=consume,
-                                    on_chunk=chunk_done)
+                def chunk_done(pods: int, chunks: int) -> None:
+                    done[0] += pods
+                    report_progress("querying usage" if feed else "exporting the trace", done[0],
+                                    total_pods * chunks if chunks else 1)
+
+                await usage.stream_samples(prom, fleet, scope, queries, start=start, end=end,
+                                           step_seconds=step, batches=batches, consume=consume,
+                                           on_chunk=chunk_done,
+                                           max_samples_per_query=options.max_samples_per_query,
+                                           memory_step_seconds=memory_interval(tuning.recommender)
+                                           if feed and writer is None and options.hourly_memory else None)
+            if writer is not None:
+                writer.close()
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
         t_usage = time.perf_counter()
         if len(fleet.oom_rows):
             tuning.record_oom(fleet.oom_rows, fleet.oom_timestamps, fleet.oom_limit_bytes)
@@ -219,10 +295,11 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
     rows = assemble(fleet, decisions, sufficient, spec, cpu_price=options.cpu_price,
                     memory_price=options.memory_price)
     return Report(rows=rows, recommender=options.recommender, end=end,
-                  history_seconds=options.history_seconds, step_seconds=options.step_seconds,
+                  history_seconds=options.history_seconds, step_seconds=step,
                   cpu_explanation=decisions.cpu_explanation, memory_explanation=decisions.memory_explanation,
                   cpu_price=options.cpu_price, memory_price=options.memory_price, queries=stats_q.queries,
                   response_bytes=stats_q.response_bytes, elapsed_seconds=time.perf_counter() - started,
-                  path=path, stage_seconds={"discovery": round(t_discovered - started, 3),
+                  path=path, trace_samples=writer.samples if writer is not None else None,
+                  stage_seconds={"discovery": round(t_discovered - started, 3),
                                             "usage": round(t_usage - t_discovered, 3),
                                             "core": round(t_core - t_usage, 3)})

@@ -87,11 +87,13 @@ def fleet(trace: Trace, replay: replaying.Replay, scored: np.ndarray) -> Fleet:
     n = len(trace.entities)
     rows = trace.rows[scored]
     cpu_at, mem_at, _ = replay.sample_requests(trace.rows)
-    count = np.bincount(rows, minlength=n).astype(np.float64)
     cpu_req = cpu_at[scored] / 1000.0
     use = trace.cpu_cores[scored]
+    has_cpu = np.isfinite(use)  # memory-only samples (exported report traces) have no CPU
+    count = np.bincount(rows[has_cpu], minlength=n).astype(np.float64)
+    use = np.where(has_cpu, use, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        cores = np.bincount(rows, weights=cpu_req, minlength=n) / count
+        cores = np.bincount(rows[has_cpu], weights=cpu_req[has_cpu], minlength=n) / count
         deficit = (np.bincount(rows, weights=np.maximum(use - cpu_req, 0), minlength=n)
                    / np.bincount(rows, weights=use, minlength=n))
         has_mem = np.isfinite(trace.memory_bytes[scored])
@@ -196,7 +198,7 @@ def chosen_workloads(trace: Trace, fleets: Mapping[str, Fleet], names: list[str]
     h = fleets[headline]
     rules.append((f"riskiest under {headline} (most OOM-exposed days, then CPU above the request)",
                   np.asarray(h.exposed_days * 1e6 + np.nan_to_num(h.cpu_deficit), dtype=np.float64)))
-    usage = np.bincount(trace.rows, weights=trace.cpu_cores, minlength=len(trace.entities))
+    usage = np.bincount(trace.rows, weights=np.nan_to_num(trace.cpu_cores), minlength=len(trace.entities))
     rules.append(("biggest CPU usage", np.asarray(usage, dtype=np.float64)))
     chosen: list[tuple[int, str]] = []
     for rule, score in rules:

@@ -76,6 +76,8 @@ class Report:
     """``summary`` (window statistics computed by Prometheus) or ``samples`` (every sample streamed)."""
     stage_seconds: dict[str, float] = field(default_factory=dict)
     """Wall time of discovery, usage queries and the decision core."""
+    trace_samples: int | None = None
+    """Samples written by ``--export-trace`` (None: no trace exported)."""
 
     def total_saving(self) -> float:
         """Monthly saving over all rows with a recommendation."""

@@ -62,6 +62,9 @@ def score(trace: Trace, replay: Replay, *, warmup_seconds: int = DAY, change_thr
     cpu_at, mem_at, lim_at = replay.sample_requests(rows)
     cpu_use = trace.cpu_cores[scored]
     cpu_req = cpu_at[scored] / 1000.0
+    has_cpu = np.isfinite(cpu_use)  # memory-only samples (exported report traces) have no CPU
+    if not has_cpu.all():
+        cpu_use, cpu_req = cpu_use[has_cpu], cpu_req[has_cpu]
     cpu_total = float(cpu_use.sum())
 
     day_key = r * 1_000_000 + trace.timestamps[scored] // DAY

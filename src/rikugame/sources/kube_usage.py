@@ -282,34 +282,56 @@ async def stream_samples(prom: PrometheusClient, fleet: Fleet, scope: Scope, que
                          start: int, end: int, step_seconds: int, batches: Sequence[Batch],
                          consume: Callable[[SampleChunk], None],
                          on_chunk: Callable[[int, int], None] | None = None,
-                         max_samples_per_query: int = 4_000_000) -> None:
+                         max_samples_per_query: int = 4_000_000,
+                         memory_step_seconds: int | None = None) -> None:
     """Per-pod samples every ``step_seconds`` from ``start`` to ``end`` (aligned to the step), batch by
     batch, each batch in chronological chunks; ``consume`` gets each chunk as soon as it arrives (rows of
-    different batches never overlap, so per-row time order holds)."""
+    different batches never overlap, so per-row time order holds).
+
+    ``memory_step_seconds`` (a multiple of the step, for recommenders that only keep the memory maximum of
+    aligned intervals of that length): memory is read as the maximum over each such interval instead, one
+    sample per interval stamped one second before the interval's end (inside it), in chunks of its own
+    that carry no CPU value — the same maxima, ``memory_step / step`` times fewer samples."""
     by = scope.group_labels()
     first = -(-start // step_seconds) * step_seconds
+    coarse = memory_step_seconds if memory_step_seconds and memory_step_seconds > step_seconds else None
 
     async def one(batch: Batch) -> None:
         chunks = time_chunks(first, end, step_seconds, series=max(batch.pods, 1),
                              max_samples=max_samples_per_query)
-        async def fetch(lo: int, hi: int) -> tuple[list[Series], list[Series]]:
+        mem_chunks: list[tuple[int, int, int]] = []  # (first, last interval end, interval)
+        if coarse is not None:
+            mem_first = -(-(start + 1) // coarse) * coarse  # the first interval ending after start
+            mem_chunks = [(lo, hi, coarse) for lo, hi in time_chunks(
+                mem_first, end, coarse, series=max(batch.pods, 1), max_samples=max_samples_per_query)]
+            if end % coarse:  # the partial interval since the last whole one
+                mem_chunks.append((end, end, end % coarse))
+
+        async def fetch(i: int) -> tuple[list[Series], list[Series]]:
+            if i >= len(chunks):  # a memory-only chunk
+                lo, hi, span = mem_chunks[i - len(chunks)]
+                mem = await prom.query_range(queries.memory_step_max(batch, by, span), lo, hi, span)
+                return [], [Series(s.labels, s.timestamps - 1, s.values) for s in mem]
+            lo, hi = chunks[i]
+            if coarse is not None:
+                return await prom.query_range(queries.cpu_rate(batch, by), lo, hi, step_seconds), []
             cpu, mem = await asyncio.gather(
                 prom.query_range(queries.cpu_rate(batch, by), lo, hi, step_seconds),
                 prom.query_range(queries.memory_step_max(batch, by, step_seconds), lo, hi, step_seconds))
             return cpu, mem
 
+        total = len(chunks) + len(mem_chunks)
         upcoming: asyncio.Future[tuple[list[Series], list[Series]]] | None = (
-            asyncio.ensure_future(fetch(*chunks[0])) if chunks else None)
-        for i in range(len(chunks)):
+            asyncio.ensure_future(fetch(0)) if total else None)
+        for i in range(total):
             current = upcoming
             assert current is not None
             # Fetch the next chunk while this one is parsed and consumed.
-            upcoming = asyncio.ensure_future(fetch(*chunks[i + 1])) if i + 1 < len(chunks) else None
+            upcoming = asyncio.ensure_future(fetch(i + 1)) if i + 1 < total else None
             cpu, mem = await current
             consume(merge_samples(fleet, scope, cpu, mem))
             del cpu, mem, current
             if on_chunk is not None:
-                on_chunk(batch.pods, len(chunks))
+                on_chunk(batch.pods, total)
 
     await asyncio.gather(*(one(b) for b in batches))
-

@@ -1,14 +1,18 @@
 """An async Prometheus HTTP API client: POST queries, auth, TLS, bounded concurrency, retries.
 
 Only ``/api/v1/query`` and ``/api/v1/query_range`` are used, always with a POST form body (long pod
-selectors break GET URLs; robusta-dev/krr#60). 5xx answers, timeouts and connection failures are retried
-with exponential backoff; a 4xx answer (bad PromQL, refused auth) fails at once with Prometheus' own error
-text. Results are parsed into numpy arrays per series, so nothing keeps Python objects per sample.
+selectors break GET URLs; robusta-dev/krr#60). 5xx answers, timeouts and refused or reset connections are
+retried with exponential backoff; what cannot succeed on a retry fails at once: a URL without an
+``http://``/``https://`` scheme or host (checked before any request), a host name that does not resolve,
+and a 4xx answer (bad PromQL, refused auth), with Prometheus' own error text. An HTML answer (a UI, a
+login page, a proxy's error page) says so and asks whether the URL is Prometheus'. Results are parsed
+into numpy arrays per series, so nothing keeps Python objects per sample.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -83,6 +87,41 @@ def _ssl_context(settings: PrometheusSettings) -> ssl.SSLContext | bool:
     return ctx
 
 
+def check_url(url: str) -> str:
+    """``url`` if it is an absolute http(s) URL with a host; PrometheusError (one line) otherwise."""
+    example = "e.g. http://prometheus.monitoring:9090"
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise PrometheusError(f"Prometheus URL {url!r} is not a URL ({example})") from exc
+    if parsed.scheme not in ("http", "https"):
+        raise PrometheusError(f"Prometheus URL {url!r} needs an http:// or https:// scheme ({example})")
+    if not parsed.host:
+        raise PrometheusError(f"Prometheus URL {url!r} has no host ({example})")
+    return url
+
+
+def _dns_failure(exc: BaseException) -> socket.gaierror | None:
+    """The name-resolution error behind a connection failure, if that is what it was."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, socket.gaierror):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    text = str(exc)
+    if any(m in text for m in ("Name or service not known", "nodename nor servname", "No address associated",
+                               "Temporary failure in name resolution", "getaddrinfo failed")):
+        return socket.gaierror(text)
+    return None
+
+
+def _looks_like_html(content: bytes, content_type: str = "") -> bool:
+    head = content[:512].lstrip().lower()
+    return "text/html" in content_type.lower() or head.startswith((b"<!doctype html", b"<html", b"<head"))
+
+
 def _seconds(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
@@ -91,6 +130,7 @@ class PrometheusClient:
     """Async client; use as ``async with PrometheusClient(settings) as prom: …``."""
 
     def __init__(self, settings: PrometheusSettings, *, transport: httpx.AsyncBaseTransport | None = None):
+        check_url(settings.url)
         self.settings = settings
         self.stats = QueryStats()
         headers = {"Accept": "application/json", **dict(settings.headers)}
@@ -152,7 +192,14 @@ class PrometheusClient:
                             content = b"".join([part async for part in response.aiter_bytes()])
                         else:
                             await response.aread()
+                except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                    raise PrometheusError(f"cannot query Prometheus at {s.url}: {exc}") from exc
                 except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    dns = _dns_failure(exc) if isinstance(exc, httpx.ConnectError) else None
+                    if dns is not None:
+                        host = httpx.URL(s.url).host
+                        raise PrometheusError(f"cannot reach Prometheus at {s.url}: the host name {host!r} does "
+                                              f"not resolve ({dns})") from exc
                     if attempt >= s.retries:
                         raise PrometheusError(
                             f"cannot reach Prometheus at {s.url}: {type(exc).__name__}: {exc or 'no answer'}"
@@ -160,6 +207,11 @@ class PrometheusClient:
                 else:
                     if response.status_code < 400:
                         self.stats.response_bytes += len(content)
+                        if _looks_like_html(content, response.headers.get("content-type", "")):
+                            raise PrometheusError(
+                                f"{s.url} answered with an HTML page (HTTP {response.status_code}), not the "
+                                "Prometheus API: is this a Prometheus URL? (give the server's root, e.g. "
+                                "http://prometheus:9090, not a UI or login page)")
                         return content if raw else _decode_bytes(content, s.url)
                     if response.status_code not in RETRYABLE_STATUS or attempt >= s.retries:
                         raise PrometheusError(_describe_failure(response, form["query"], s.url))
@@ -222,6 +274,9 @@ def _decode_bytes(content: bytes, url: str) -> dict[str, Any]:
 
 
 def _describe_failure(response: httpx.Response, promql: str, url: str) -> str:
+    if _looks_like_html(response.content, response.headers.get("content-type", "")):
+        return (f"{url} answered with an HTML page (HTTP {response.status_code}), not the Prometheus API: "
+                "is this a Prometheus URL?")
     detail = ""
     try:
         body = orjson.loads(response.content)

@@ -5,7 +5,10 @@ ISO-8601 text; see :mod:`rikugame.files.times`), ``entity``, ``cpu_cores`` — o
 ``cpu_percent_avg``, read as cores of a 1-core VM — and optionally ``memory_bytes``. Values must be
 finite and ≥ 0 (:mod:`rikugame.files.values`). Gaps: a row without a CPU value is dropped (Bitbrains
 reports NaN while a VM is off); a row without a memory value keeps its CPU sample and counts as memory
-not measured. Both are counted in ``Trace.warnings``.
+not measured. Both are counted in ``Trace.warnings``. A Parquet file written by :class:`TraceWriter`
+(``rikugame recommend --export-trace``) says so in its metadata (``MEMORY_ONLY_KEY``): there a row with
+a memory value and no CPU value is a real memory sample (a pod's first minute, where a CPU ``rate`` needs
+two samples) and is kept, its CPU not measured, as the report used it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -24,11 +28,13 @@ from rikugame.files.times import unix_seconds
 from rikugame.files.values import measurement
 from rikugame.usage_trace import Trace
 
-__all__ = ["TRACE_SUFFIXES", "USED_COLUMNS", "Trace", "load_trace", "trace_files"]
+__all__ = ["TRACE_SUFFIXES", "USED_COLUMNS", "Trace", "TraceWriter", "load_trace", "trace_files"]
 
 TRACE_SUFFIXES = (".parquet", ".csv")
 USED_COLUMNS = ("timestamp", "entity", "cpu_cores", "cpu_percent_avg", "memory_bytes")
 ENTITY_TYPE = pa.dictionary(pa.int32(), pa.string())
+MEMORY_ONLY_KEY = b"rikugame.memory_only_rows"
+"""Parquet metadata key: ``keep`` = rows with memory and no CPU are memory samples (TraceWriter's files)."""
 
 
 def trace_files(path: Path) -> list[Path]:
@@ -105,12 +111,15 @@ def _read_file(file: Path, gaps: _Gaps) -> pa.Table | None:
     else:
         mem = np.full(table.num_rows, np.nan)
     has_cpu = ~np.isnan(cpu)
+    metadata = table.schema.metadata or {}
+    memory_only = metadata.get(MEMORY_ONLY_KEY) == b"keep"
+    keep_row = has_cpu | (~np.isnan(mem)) if memory_only else has_cpu
     gaps.rows += table.num_rows
-    gaps.without_cpu += int((~has_cpu).sum())
+    gaps.without_cpu += int((~keep_row).sum())
     gaps.cpu_columns.add(cpu_column)
     if "memory_bytes" in names:
         gaps.without_memory += int((has_cpu & np.isnan(mem)).sum())
-    keep = pa.array(has_cpu)
+    keep = pa.array(keep_row)
     return pa.table({
         "timestamp": pa.array(timestamps, pa.int64()),
         "entity": entities,
@@ -130,7 +139,8 @@ def load_trace(path: str | Path, *, max_entities: int | None = None) -> Trace:
     tables = [t for t in (_read_file(file, gaps) for file in trace_files(Path(path))) if t is not None]
     if gaps.rows == 0:
         raise InputError(f"trace {path} has no rows")
-    if not tables or sum(t.num_rows for t in tables) == 0:
+    if not tables or sum(t.num_rows for t in tables) == 0 or all(
+            pc.all(t["cpu"].is_nan()).as_py() for t in tables if t.num_rows):
         raise InputError(f"trace {path} has no row with a CPU value")
     table = pa.concat_tables(tables).unify_dictionaries()
     encoded = table["entity"].combine_chunks()
@@ -149,3 +159,52 @@ def load_trace(path: str | Path, *, max_entities: int | None = None) -> Trace:
     if max_entities is not None and max_entities < len(entities):
         trace = trace.select(entities[:max_entities])
     return trace
+
+
+class TraceWriter:
+    """Writes usage samples as a trace file ``load_trace`` reads (the backtest's input format), streamed:
+    one Parquet row group per :meth:`write` call, so memory stays flat however long the history.
+
+    Columns: ``timestamp`` (int64 Unix seconds), ``entity`` (dictionary string), ``cpu_cores`` and
+    ``memory_bytes`` (float64, NaN = not measured). Rows need not be sorted (``load_trace`` sorts). The
+    file appears only on :meth:`close` (written to ``PATH.tmp``, then renamed)."""
+
+    SCHEMA = pa.schema([("timestamp", pa.int64()), ("entity", ENTITY_TYPE), ("cpu_cores", pa.float64()),
+                        ("memory_bytes", pa.float64())], metadata={MEMORY_ONLY_KEY: b"keep"})
+
+    def __init__(self, path: Path, entities: list[str]) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = path
+        self.entities = pa.array(entities, pa.string())
+        self.samples = 0
+        self.rows_seen: set[int] = set()
+        self._tmp = path.with_name(path.name + ".tmp")
+        self._writer = pq.ParquetWriter(self._tmp, self.SCHEMA, compression="zstd")
+
+    def write(self, rows: npt.NDArray[np.int64], timestamps: npt.NDArray[np.int64],
+              cpu_cores: npt.NDArray[np.float64], memory_bytes: npt.NDArray[np.float64]) -> None:
+        """Append samples of the given entity indices (rows with neither value are left out)."""
+        keep = ~(np.isnan(cpu_cores) & np.isnan(memory_bytes))
+        if not keep.any():
+            return
+        rows = rows[keep]
+        entity = pa.DictionaryArray.from_arrays(pa.array(rows.astype(np.int32)), self.entities)
+        self._writer.write_table(pa.table({
+            "timestamp": pa.array(timestamps[keep], pa.int64()), "entity": entity,
+            "cpu_cores": pa.array(cpu_cores[keep], pa.float64()),
+            "memory_bytes": pa.array(memory_bytes[keep], pa.float64())}, schema=self.SCHEMA))
+        self.samples += int(keep.sum())
+        self.rows_seen.update(np.unique(rows).tolist())
+
+    def close(self) -> None:
+        """Finish the file and move it into place."""
+        self._writer.close()
+        self._tmp.replace(self.path)
+
+    def abort(self) -> None:
+        """Drop the partial file."""
+        try:
+            self._writer.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)

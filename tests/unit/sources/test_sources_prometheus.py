@@ -103,7 +103,57 @@ def test_unreachable_after_retries() -> None:
 
 def test_not_prometheus_json() -> None:
     with pytest.raises(PrometheusError, match="did not answer with Prometheus JSON"):
-        run(lambda r: httpx.Response(200, text="<html>login</html>"), lambda p: p.query("up", 1))
+        run(lambda r: httpx.Response(200, text="login required"), lambda p: p.query("up", 1))
+
+
+@pytest.mark.parametrize("status", [200, 404])
+def test_an_html_answer_asks_whether_the_url_is_prometheus(status: int) -> None:
+    page = "<!DOCTYPE html><html><head><title>Grafana</title></head></html>"
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(status, text=page, headers={"content-type": "text/html; charset=utf-8"})
+
+    with pytest.raises(PrometheusError, match=rf"answered with an HTML page \(HTTP {status}\).*is this a "
+                                              r"Prometheus URL\?"):
+        run(handler, lambda p: p.query_range("up", 1, 61, 60))
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("url", ["prometheus.monitoring:9090", "localhost:9090", "ftp://prom:9090", "http://"])
+def test_a_url_without_scheme_or_host_fails_before_any_request(url: str) -> None:
+    with pytest.raises(PrometheusError, match=r"scheme|no host|not a URL"):
+        PrometheusClient(PrometheusSettings(url))
+
+
+def test_a_host_that_does_not_resolve_is_not_retried() -> None:
+    import socket
+
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        try:
+            raise socket.gaierror(-2, "Name or service not known")
+        except socket.gaierror as exc:
+            raise httpx.ConnectError("[Errno -2] Name or service not known", request=request) from exc
+
+    with pytest.raises(PrometheusError, match=r"host name 'prom\.example' does not resolve"):
+        run(handler, lambda p: p.query("up", 1), retries=4)
+    assert len(calls) == 1
+
+
+def test_a_refused_connection_is_retried() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    with pytest.raises(PrometheusError, match="cannot reach Prometheus"):
+        run(handler, lambda p: p.query("up", 1), retries=2)
+    assert len(calls) == 3
 
 
 def test_durations_and_regex_escaping() -> None:

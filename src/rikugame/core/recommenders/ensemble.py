@@ -74,11 +74,11 @@ class ArgMinEnsemble:
         """Charge every candidate for samples that arrive while its last value stands."""
         if len(rows) == 0:
             return
-        standing = self.values[:, rows]
-        live = ~np.isnan(standing[0])
+        live = ~np.isnan(self.values[0, rows])  # before any read-out nothing stands: skip the candidates
         if not live.any():
             return
-        r, v, standing = rows[live], values[live], standing[:, live]
+        r, v = rows[live], values[live]
+        standing = self.values[:, r]
         counts = np.bincount(r, minlength=self.rows).astype(np.float64)
         self.samples += counts
         period_usage = np.bincount(r, weights=v, minlength=self.rows)
