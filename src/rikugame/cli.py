@@ -26,7 +26,7 @@ from typer._click.exceptions import (  # typer vendors click; these are its pars
 from typer.core import TyperGroup
 
 from rikugame import __version__
-from rikugame.commands.options import FORMAT_HELP, Format, deprecated_report, fail
+from rikugame.commands.options import FORMAT_HELP, Format, fail
 from rikugame.commands.traffic import POLICIES
 from rikugame.core import recommenders as registry
 from rikugame.errors import InputError, RikugameError
@@ -210,8 +210,6 @@ def backtest(
         if write_budget is not None:
             refuse("--write-budget", "only used with --traffic")
         assert data is not None
-        if report is not None:
-            deprecated_report()
         backtest_command.run_backtest(
             data=data, recommenders=recommender or [], recompute=recompute or "1h", warmup=warmup or "24h",
             export_requests=export_requests, fmt=fmt, output=output, report=report, policy=policy,

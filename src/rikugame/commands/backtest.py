@@ -170,11 +170,13 @@ def resolve_recommenders(names: list[str]) -> list[str]:
 
 def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup: str,
                  export_requests: Path | None, fmt: str, report: Path | None, policy: Path | None,
+                 report_flag: bool = True,
                  oom_feedback: bool, max_entities: int | None,
                  restart_every: str | None = None, output: Path | None = None,
                  memory_risk_curve: bool = False) -> dict[str, Outcome]:
     """The ``backtest`` command: ``fmt`` to ``output`` (stdout without one); ``report`` is the deprecated
-    ``--report FILE`` (the HTML page, written besides ``fmt``)."""
+    ``--report FILE`` (the HTML page, written besides ``fmt``; ``report_flag``: the user typed it, so it is
+    warned about — the demo writes its page the same way without the warning)."""
     options.check_format(fmt)
     names = resolve_recommenders(recommenders)
     recompute_seconds = options.duration("--recompute", recompute)
@@ -192,6 +194,8 @@ def run_backtest(*, data: Path, recommenders: list[str], recompute: str, warmup:
         check_output(output, "--output")
     if report is not None:
         check_output(report, "--report")
+        if report_flag:
+            options.deprecated_report()
     trace = traces.load_trace(data, max_entities=max_entities)
     err = Console(stderr=True)
     for line in trace.warnings:
@@ -308,7 +312,7 @@ def run_demo(output: Path, fmt: str = "html") -> dict[str, Outcome]:
     ``fmt``) in ``output``."""
     if fmt == "html":
         outcomes = run_backtest(data=demo_trace_path(), recommenders=[], recompute="1h", warmup="24h",
-                                export_requests=None, fmt="table", report=output, policy=None,
+                                export_requests=None, fmt="table", report=output, policy=None, report_flag=False,
                                 oom_feedback=False, max_entities=None)
         Console(stderr=True).print(f"open [bold]{output}[/] for the verdict, the scores and the plots",
                                    highlight=False)
