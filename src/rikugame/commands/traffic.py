@@ -37,7 +37,7 @@ from rich.table import Table
 
 from rikugame.commands import options
 from rikugame.core.horizontal import HorizontalPolicy
-from rikugame.core.horizontal.hpa import Behavior, ScalingRules
+from rikugame.core.horizontal.hpa import Behavior
 from rikugame.errors import InputError
 from rikugame.files.cells import CellLocator
 from rikugame.files.outputs import check_output
@@ -83,19 +83,8 @@ DECIDE_INTERVAL_SECONDS = {"static": 3600}
 
 
 def behavior_json(behavior: Behavior) -> str:
-    """The HPA ``spec.behavior`` as compact JSON, as autoscaling/v2 spells it (a window left to the
-    controller's default is omitted)."""
-    def rules(r: ScalingRules) -> dict[str, Any]:
-        out: dict[str, Any] = {"selectPolicy": r.select_policy.value,
-                               "policies": [{"type": p.type.value, "value": p.value, "periodSeconds": p.period_seconds}
-                                            for p in r.policies]}
-        if r.stabilization_window_seconds is not None:
-            out["stabilizationWindowSeconds"] = r.stabilization_window_seconds
-        if r.tolerance is not None:
-            out["tolerance"] = r.tolerance
-        return out
-    return json.dumps({"scaleUp": rules(behavior.scale_up), "scaleDown": rules(behavior.scale_down)},
-                      separators=(",", ":"))
+    """The HPA ``spec.behavior`` as compact JSON (autoscaling/v2's spelling, tolerances as numbers)."""
+    return json.dumps(behavior.to_api(), separators=(",", ":"))
 
 
 def budget_policies(budgets: list[str]) -> dict[str, HorizontalPolicy]:

@@ -44,17 +44,6 @@ def cpu_target_percent(hpa: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _rules(rules: ScalingRules) -> dict[str, Any]:
-    out: dict[str, Any] = {"selectPolicy": rules.select_policy.value,
-                           "policies": [{"type": p.type.value, "value": p.value, "periodSeconds": p.period_seconds}
-                                        for p in rules.policies]}
-    if rules.stabilization_window_seconds is not None:
-        out["stabilizationWindowSeconds"] = rules.stabilization_window_seconds
-    if rules.tolerance is not None:
-        out["tolerance"] = _quantity(rules.tolerance)
-    return out
-
-
 def _quantity(value: float) -> str:
     """A tolerance as a Kubernetes quantity (milli-units: 0.025 → "25m", exact for 3 decimals)."""
     return f"{round(value * 1000)}m"
@@ -102,7 +91,6 @@ def apply_body(name: str, namespace: str, workload: WorkloadKey, api_version: st
             "minReplicas": settings.min_replicas, "maxReplicas": settings.max_replicas,
             "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
                 "type": "Utilization", "averageUtilization": settings.target_utilization_percent}}}],
-            "behavior": {"scaleUp": _rules(settings.behavior.scale_up),
-                         "scaleDown": _rules(settings.behavior.scale_down)},
+            "behavior": settings.behavior.to_api(tolerance=_quantity),
         },
     }

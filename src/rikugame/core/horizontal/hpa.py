@@ -18,8 +18,10 @@ The simulator (``rikugame.sim.hpa``) drives these; the decision core uses them f
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class PolicyType(StrEnum):
@@ -78,6 +80,20 @@ class Behavior:
 
     scale_up: ScalingRules = DEFAULT_SCALE_UP
     scale_down: ScalingRules = DEFAULT_SCALE_DOWN
+
+    def to_api(self, tolerance: Callable[[float], Any] = float) -> dict[str, Any]:
+        """``spec.behavior`` as autoscaling/v2 spells it (a window left to the controller's default is
+        omitted); ``tolerance`` writes a tolerance (the API wants a quantity string, JSON exports a number)."""
+        def rules(r: ScalingRules) -> dict[str, Any]:
+            out: dict[str, Any] = {"selectPolicy": r.select_policy.value,
+                                   "policies": [{"type": p.type.value, "value": p.value,
+                                                 "periodSeconds": p.period_seconds} for p in r.policies]}
+            if r.stabilization_window_seconds is not None:
+                out["stabilizationWindowSeconds"] = r.stabilization_window_seconds
+            if r.tolerance is not None:
+                out["tolerance"] = tolerance(r.tolerance)
+            return out
+        return {"scaleUp": rules(self.scale_up), "scaleDown": rules(self.scale_down)}
 
 
 TORTOISE_BEHAVIOR = Behavior(
