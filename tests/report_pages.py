@@ -64,7 +64,7 @@ def backtest_page(directory: Path) -> Path:
 
 def traffic_page(directory: Path) -> Path:
     out = directory / "hpa.html"
-    run("backtest", "--traffic", str(traffic_trace(directory / "traffic.parquet")), "-r", "static-65", "-r",
+    run("backtest", "--traffic", str(traffic_trace(directory / "traffic.parquet")), "-r", "static-80", "-r",
         "tortoise", "-r", "rikugame", "--load-scale", "20", "-f", "html", "-o", str(out))
     return out
 

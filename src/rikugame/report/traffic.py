@@ -1,6 +1,7 @@
 """The HTML page of ``backtest --traffic`` (HPA policies on a request-rate trace), in the look of
-``report.page``: the verdict (replica-hours and overload minutes of ``rikugame`` against ``static-65`` and
-``tortoise``), per load scale the table with better/worse arrows against ``static-65``, the trade-off plot
+``report.page``: the verdict (replica-hours and overload minutes of ``rikugame`` against ``static-80`` and
+``tortoise``, the references of issue 13's bar), per load scale the table with better/worse arrows against
+``static-80``, the trade-off plot
 (percent axes, better ↗), replicas / load / minReplicas over a chosen week for every policy, and the HPA
 settings every policy chose."""
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:  # report renders plain data; the simulator's types are for th
     from rikugame.sim.traffic import Scores
 
 HEADLINE = "rikugame"
-REFERENCES = ("static-65", "tortoise")
+REFERENCES = ("static-80", "tortoise")
 
 
 @dataclass(frozen=True)

@@ -69,14 +69,14 @@ def test_backtest_page_charts_workloads_chosen_by_stated_rules(pages: dict[str, 
     assert html.count("better ↗") == 2 and "%</text>" in html  # percent tick labels
 
 
-def test_hpa_page_compares_rikugame_with_static_65_and_tortoise_and_shows_the_settings(pages: dict[str, str]) -> None:
+def test_hpa_page_compares_rikugame_with_static_80_and_tortoise_and_shows_the_settings(pages: dict[str, str]) -> None:
     html = pages["hpa"]
     summary = html.split("id='summary'>")[1].split("</section>")[0]
-    assert "<b>rikugame</b> ran" in summary and "static-65:" in summary and "tortoise:" in summary
+    assert "<b>rikugame</b> ran" in summary and "static-80:" in summary and "tortoise:" in summary
     assert "overload minutes" in summary
     assert "Replicas, load and floor over one week" in html and "busiest scored minute" in html
     assert "minReplicas (floor)" in html
-    assert "HPA settings each policy chose" in html and "target 65 %, min 3, max 1000" in html
+    assert "HPA settings each policy chose" in html and "target 80 %, min 2, max 1000" in html
 
 
 def test_recommend_page_has_a_sortable_table_copyable_yaml_and_counts(pages: dict[str, str]) -> None:
