@@ -179,6 +179,7 @@ class Reconciler:
         self.last_cycle_end: float = -1.0
         self.rs_owners: dict[tuple[str, str], tuple[str, str]] = {}
         self.halted = False
+        self.by_workload: dict[WorkloadKey, TunerRuntime] = {}
 
     # -- one cycle -------------------------------------------------------------------------------------
     async def cycle(self) -> CycleReport:
@@ -220,6 +221,9 @@ class Reconciler:
             await asyncio.sleep(0)
         for gone in set(self.tuners) - live:
             del self.tuners[gone]
+        # The webhook's lookup (one per pod admission): by workload, not a scan of every Tuner.
+        self.by_workload = {(rt.namespace, rt.spec.target_ref.kind, rt.spec.target_ref.name): rt
+                            for rt in self.tuners.values()}
         report.tuners = len(tuners)
         report.seconds = time.perf_counter() - started
         self.last_cycle_end = self.clock()
@@ -307,16 +311,13 @@ class Reconciler:
     def decided_for(self, workload: WorkloadKey) -> dict[str, ContainerResources] | None:
         """What pods of ``workload`` should start with: the resources last applied by its Tuner in Auto
         (None: not tuned in Auto, or the kill switch is on)."""
-        if self.halted:
+        rt = self.by_workload.get(workload)
+        if self.halted or rt is None or rt.spec.mode is not UpdateMode.AUTO:
             return None
-        for rt in self.tuners.values():
-            ref = rt.spec.target_ref
-            if (rt.namespace, ref.kind, ref.name) == workload and rt.spec.mode is UpdateMode.AUTO:
-                v = rt.tuning.vertical  # before its first action since a start: what running pods have
-                return {name: rt.admitted.get(name) or ContainerResources(
-                    int(v.current_cpu_millicores[i]), int(v.current_memory_bytes[i]), int(v.current_cpu_limit[i]),
-                    int(v.current_memory_limit[i])) for i, name in enumerate(rt.tuning.containers)}
-        return None
+        v = rt.tuning.vertical  # before its first action since a start: what running pods have
+        return {name: rt.admitted.get(name) or ContainerResources(
+            int(v.current_cpu_millicores[i]), int(v.current_memory_bytes[i]), int(v.current_cpu_limit[i]),
+            int(v.current_memory_limit[i])) for i, name in enumerate(rt.tuning.containers)}
 
     # -- state -----------------------------------------------------------------------------------------
     async def _runtime(self, obj: dict[str, Any], spec: TunerSpec, containers: list[str],

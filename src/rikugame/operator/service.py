@@ -114,6 +114,7 @@ class OperatorService:
                 log.info("leadership %s", "acquired" if leader else "lost")
                 if not leader:
                     self.reconciler.tuners.clear()
+                    self.reconciler.by_workload.clear()
                 self.leader = leader
                 self.metrics.leader.set(1 if leader else 0)
             with contextlib.suppress(TimeoutError):
