@@ -27,7 +27,7 @@ from typer.core import TyperGroup
 
 from rikugame import __version__
 from rikugame.commands.options import FORMAT_HELP, Format, fail
-from rikugame.commands.traffic import POLICIES
+from rikugame.commands.traffic_policies import POLICIES
 from rikugame.core import recommenders as registry
 from rikugame.errors import InputError, RikugameError
 

@@ -53,3 +53,8 @@ class FieldConflict(KubeAPIError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on a single line."""
+    return " ".join(str(exc).split())

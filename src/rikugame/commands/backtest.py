@@ -21,9 +21,8 @@ from rich.table import Table
 
 from rikugame.commands import options
 from rikugame.core import recommenders
-from rikugame.errors import ConfigError, InputError
+from rikugame.errors import ConfigError, InputError, one_line
 from rikugame.files.outputs import check_output
-from rikugame.files.tables import one_line
 from rikugame.report import html, machine
 from rikugame.sim import profiles, replaying, risk_curve, scoring
 from rikugame.sources import traces

@@ -6,14 +6,16 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from kubernetes_asyncio.client.exceptions import ApiException
 
 from rikugame.commands import options as opts
 from rikugame.errors import RikugameError
 from rikugame.operator.settings import OperatorSettings
+
+if TYPE_CHECKING:  # imported when the command runs: other commands start without the Kubernetes client
+    from kubernetes_asyncio.client.exceptions import ApiException
 
 
 def _status_message(exc: ApiException) -> str:
@@ -112,6 +114,8 @@ def operator(
 ) -> None:
     """Keep every Tuner's workload right-sized: pod metrics → decision core → in-place resize, status,
     checkpoints."""
+    from kubernetes_asyncio.client.exceptions import ApiException
+
     logging.basicConfig(level=logging.INFO, format='{"time":"%(asctime)s","level":"%(levelname)s",'
                                                    '"msg":"%(message)s"}')
     try:

@@ -13,8 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from rikugame.errors import InputError
-from rikugame.files.tables import one_line
+from rikugame.errors import InputError, one_line
 from rikugame.sources.prometheus_discovery import SELECTORS, PrometheusService, choose
 
 IN_CLUSTER = "in-cluster"

@@ -15,12 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from rikugame.errors import InputError
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception's message on a single line."""
-    return " ".join(str(exc).split())
+from rikugame.errors import InputError, one_line
 
 
 def _csv_header(path: Path) -> list[str]:

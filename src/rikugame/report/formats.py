@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rikugame.core.quantities import format_cpu, format_memory
-from rikugame.report import machine, page, plots
+from rikugame.report import machine, page
 from rikugame.report.recommend_report import GIB, SEVERITIES, Report, ReportRow
 
 FORMATS = ("table", "json", "yaml", "csv", "html")
@@ -187,6 +187,8 @@ def _html(report: Report) -> str:
                 f"${report.memory_price}/GiB-hour · {report.queries:,} Prometheus queries in "
                 f"{report.elapsed_seconds:.1f} s")
     top = sorted(sufficient, key=lambda r: -abs(r.monthly_saving))[:15]
+    from rikugame.report import plots  # matplotlib: only for the HTML page
+
     bars = plots.saving_bars([(f"{r.namespace}/{r.workload}/{r.container}", r.monthly_saving) for r in top]) \
         if top else ""
     sections = [
