@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +33,6 @@ from rikugame.sources.kube_discovery import Fleet, cluster_of
 from rikugame.sources.prometheus import FloatArray, IntArray, PrometheusClient, Series
 from rikugame.sources.promql import (
     CONTAINER_FILTER,
-    MAX_POINTS_PER_SERIES,
     Scope,
     alternation,
     duration,
@@ -97,10 +96,23 @@ class UsageQueries:
     cpu_metric: str = "container_cpu_usage_seconds_total"
     memory_metric: str = "container_memory_working_set_bytes"
 
-    def cpu_rate(self, batch: Batch, by: str) -> str:
-        """Per-pod CPU cores: the rate of the usage counter (max over duplicate series)."""
+    def cpu_rate_history(self, batch: Batch, span_seconds: int, step_seconds: int) -> str:
+        """Every series' CPU rate at each multiple of ``step_seconds`` in the ``span_seconds`` before the
+        evaluation time: a subquery, evaluated as an instant query.
+
+        No aggregation inside: ``max by`` pod at every step costs Prometheus 2–3× the whole query (measured
+        on the bench fleet: 62–83 vs 17–22 CPU ticks for 100 pods × 14 days at 5 minutes), so the maximum
+        over a container's duplicate series (cAdvisor's per-restart ``id``, duplicate scrapes) is taken by
+        :func:`merge_samples`. A subquery has no 11,000-point limit and skips the range query's per-step
+        bookkeeping (cheaper still: 17–22 vs 27–29 ticks)."""
         sel = selector(self.cpu_metric, *batch.matchers, CONTAINER_FILTER)
-        return f"max by ({by}namespace, pod, container) (rate({sel}[{duration(self.rate_window_seconds)}]))"
+        return f"rate({sel}[{duration(self.rate_window_seconds)}])[{span_seconds}s:{duration(step_seconds)}]"
+
+    def memory_max_history(self, batch: Batch, span_seconds: int, step_seconds: int) -> str:
+        """Every series' working-set maximum over each ``step_seconds`` interval ending at a multiple of it in
+        the ``span_seconds`` before the evaluation time (no peak between steps is lost; no aggregation)."""
+        sel = selector(self.memory_metric, *batch.matchers, CONTAINER_FILTER)
+        return f"max_over_time({sel}[{duration(step_seconds)}])[{span_seconds}s:{duration(step_seconds)}]"
 
     def cpu_quantile(self, batch: Batch, by: str, q: float, history_seconds: int) -> str:
         """Per-pod CPU percentile of the ``rate`` over the history (KRR's definition, batched).
@@ -126,10 +138,10 @@ class UsageQueries:
         sel = selector(self.memory_metric, *batch.matchers, CONTAINER_FILTER)
         return f"max by ({by}namespace, pod, container) (count_over_time({sel}[{duration(bin_seconds)}]))"
 
-    def memory_step_max(self, batch: Batch, by: str, step_seconds: int) -> str:
-        """Per-pod working-set maximum over each step (no peak between steps is lost)."""
+    def memory_max(self, batch: Batch, window_seconds: int) -> str:
+        """Every series' working-set maximum over the ``window_seconds`` before the evaluation time."""
         sel = selector(self.memory_metric, *batch.matchers, CONTAINER_FILTER)
-        return f"max by ({by}namespace, pod, container) (max_over_time({sel}[{duration(step_seconds)}]))"
+        return f"max_over_time({sel}[{duration(window_seconds)}])"
 
 
 @dataclass
@@ -225,11 +237,13 @@ class SampleChunk:
     memory_bytes: FloatArray
 
 
-def time_chunks(start: int, end: int, step: int, *, series: int, max_samples: int = 4_000_000) -> list[
-        tuple[int, int]]:
-    """Split [start, end] (aligned to ``step``) into chunks of at most MAX_POINTS_PER_SERIES points and
-    about ``max_samples`` samples for ``series`` series per query."""
-    points = max(1, min(MAX_POINTS_PER_SERIES, max_samples // max(series, 1)))
+def time_chunks(start: int, end: int, step: int, *, series: int, max_samples: int = 4_000_000,
+                max_points: int | None = None) -> list[tuple[int, int]]:
+    """Split [start, end] (aligned to ``step``) into chunks of about ``max_samples`` samples for ``series``
+    series per query (and at most ``max_points`` points per series, e.g. a range query's limit)."""
+    points = max(1, max_samples // max(series, 1))
+    if max_points is not None:
+        points = min(points, max_points)
     chunks = []
     t = start
     while t <= end:
@@ -240,7 +254,8 @@ def time_chunks(start: int, end: int, step: int, *, series: int, max_samples: in
 
 
 def merge_samples(fleet: Fleet, scope: Scope, cpu: Sequence[Series], mem: Sequence[Series]) -> SampleChunk:
-    """Join per-pod CPU and memory series on (pod, timestamp) and key them by row (pure)."""
+    """Join per-pod CPU and memory series on (pod, timestamp) and key them by row, taking the maximum over a
+    pod's duplicate series (pure)."""
     pod_ids: dict[tuple[str, str, str, str], int] = {}
     parts_pod, parts_row, parts_ts, parts_val, parts_kind = [], [], [], [], []
     for kind, series_list in ((0, cpu), (1, mem)):
@@ -268,8 +283,9 @@ def merge_samples(fleet: Fleet, scope: Scope, cpu: Sequence[Series], mem: Sequen
     uniq, inverse = np.unique(sample_key, return_inverse=True)
     cpu_v = np.full(len(uniq), np.nan)
     mem_v = np.full(len(uniq), np.nan)
-    cpu_v[inverse[kind_arr == 0]] = val[kind_arr == 0]
-    mem_v[inverse[kind_arr == 1]] = val[kind_arr == 1]
+    # A container's duplicate series (cAdvisor's per-restart ``id``, duplicate scrapes) count as their maximum.
+    np.fmax.at(cpu_v, inverse[kind_arr == 0], val[kind_arr == 0])
+    np.fmax.at(mem_v, inverse[kind_arr == 1], val[kind_arr == 1])
     first_of = np.zeros(len(uniq), np.int64)
     first_of[inverse] = np.arange(len(sample_key))
     u_row = row[first_of]
@@ -292,9 +308,13 @@ async def stream_samples(prom: PrometheusClient, fleet: Fleet, scope: Scope, que
     aligned intervals of that length): memory is read as the maximum over each such interval instead, one
     sample per interval stamped one second before the interval's end (inside it), in chunks of its own
     that carry no CPU value — the same maxima, ``memory_step / step`` times fewer samples."""
-    by = scope.group_labels()
     first = -(-start // step_seconds) * step_seconds
     coarse = memory_step_seconds if memory_step_seconds and memory_step_seconds > step_seconds else None
+
+    def history(promql_of: Callable[[int], str], lo: int, hi: int, step: int) -> Awaitable[list[Series]]:
+        # Points at the multiples of ``step`` in [lo, hi]: a subquery over (hi − span, hi], which is the same
+        # set whether the server's ranges are left-closed (Prometheus 2) or left-open (3).
+        return prom.query_history(promql_of(hi - lo + step - 1), hi)
 
     async def one(batch: Batch) -> None:
         chunks = time_chunks(first, end, step_seconds, series=max(batch.pods, 1),
@@ -307,17 +327,25 @@ async def stream_samples(prom: PrometheusClient, fleet: Fleet, scope: Scope, que
             if end % coarse:  # the partial interval since the last whole one
                 mem_chunks.append((end, end, end % coarse))
 
+        def cpu_of(span: int) -> str:
+            return queries.cpu_rate_history(batch, span, step_seconds)
+
         async def fetch(i: int) -> tuple[list[Series], list[Series]]:
             if i >= len(chunks):  # a memory-only chunk
-                lo, hi, span = mem_chunks[i - len(chunks)]
-                mem = await prom.query_range(queries.memory_step_max(batch, by, span), lo, hi, span)
+                lo, hi, interval = mem_chunks[i - len(chunks)]
+                if lo == hi:  # the partial interval: one instant query
+                    mem = await prom.query(queries.memory_max(batch, interval), hi)
+                else:
+                    mem = await history(lambda span: queries.memory_max_history(batch, span, interval), lo, hi,
+                                        interval)
                 return [], [Series(s.labels, s.timestamps - 1, s.values) for s in mem]
             lo, hi = chunks[i]
             if coarse is not None:
-                return await prom.query_range(queries.cpu_rate(batch, by), lo, hi, step_seconds), []
+                return await history(cpu_of, lo, hi, step_seconds), []
             cpu, mem = await asyncio.gather(
-                prom.query_range(queries.cpu_rate(batch, by), lo, hi, step_seconds),
-                prom.query_range(queries.memory_step_max(batch, by, step_seconds), lo, hi, step_seconds))
+                history(cpu_of, lo, hi, step_seconds),
+                history(lambda span: queries.memory_max_history(batch, span, step_seconds), lo, hi,
+                        step_seconds))
             return cpu, mem
 
         total = len(chunks) + len(mem_chunks)

@@ -165,6 +165,15 @@ class PrometheusClient:
         content = await self._post("/api/v1/query_range", {
             "query": promql, "start": _seconds(start), "end": _seconds(end), "step": _seconds(step)},
             raw=True)
+        return self._matrix(content, promql)
+
+    async def query_history(self, promql: str, time: float) -> list[Series]:
+        """An instant query whose answer is a range vector (a subquery or ``metric[5m]``): every sample of
+        every series, parsed like a range query's answer."""
+        content = await self._post("/api/v1/query", {"query": promql, "time": _seconds(time)}, raw=True)
+        return self._matrix(content, promql)
+
+    def _matrix(self, content: bytes, promql: str) -> list[Series]:
         fast = parse_matrix_fast(content)
         if fast is not None:
             self.stats.samples += sum(len(s.values) for s in fast)
@@ -228,7 +237,7 @@ def parse_matrix_fast(content: bytes) -> list[Series] | None:
     """Parse a successful range-query answer without building a Python object per sample.
 
     Prometheus writes ``{"metric":{…},"values":[[t,"v"],…]}`` per series; the labels are decoded with
-    orjson and the numbers by numpy's C parser (≈10× faster than generic JSON for long histories).
+    orjson, the points by :func:`_points` (≈10× faster than generic JSON for long histories).
     Returns None for anything else (errors, warnings, native histograms): the caller falls back."""
     if not content.startswith(_MATRIX_HEAD):
         return None
@@ -248,15 +257,29 @@ def parse_matrix_fast(content: bytes) -> list[Series] | None:
         stop = content.find(b"]]}", values_at)
         if stop < 0:
             return None
-        numbers = np.fromstring(content[values_at + 11:stop + 1].translate(_TO_SPACES).decode(), sep=" ")
-        if len(numbers) % 2:
+        points = _points(content[values_at + 10:stop + 2])
+        if points is None:
             return None
-        out.append(Series(labels, numbers[0::2].astype(np.int64), numbers[1::2]))
+        out.append(Series(labels, points[:, 0].astype(np.int64), points[:, 1]))
         pos = stop + 3
     tail = content[pos:].strip()
     if not tail.startswith(b"]}"):
         return None
     return out
+
+
+def _points(values: bytes) -> npt.NDArray[np.float64] | None:
+    """``[[t,"v"],…]`` as an (n, 2) float array. Flattened and unquoted (``[t,v,t,v,…]``) it is one JSON
+    list of numbers for orjson: 4× faster than numpy's text parser, which takes the few values that are not
+    JSON numbers (``"NaN"``, ``"+Inf"``)."""
+    flat = b"[" + values[2:-2].replace(b"],[", b",").replace(b'"', b"") + b"]"
+    try:
+        numbers = np.array(orjson.loads(flat), dtype=np.float64)
+    except (orjson.JSONDecodeError, ValueError, TypeError):
+        numbers = np.fromstring(values.translate(_TO_SPACES).decode(), sep=" ")
+    if numbers.ndim != 1 or len(numbers) % 2:
+        return None
+    return numbers.reshape(-1, 2)
 
 
 def _decode_bytes(content: bytes, url: str) -> dict[str, Any]:

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 CONTAINER_FILTER = 'container!="",container!="POD"'
-MAX_POINTS_PER_SERIES = 10_000
-"""Prometheus refuses a range query with more than 11,000 points per series."""
 
 
 @dataclass(frozen=True)

@@ -201,11 +201,15 @@ def test_batches_group_small_namespaces_and_split_large_ones() -> None:
     assert sum('pod=~"' in m for b in batches for m in b.matchers) == 2  # c split in two
 
 
-def test_time_chunks_respect_point_limit() -> None:
-    chunks = usage.time_chunks(0, 14 * 86400, 60, series=10)
-    assert chunks[0][0] == 0 and chunks[-1][1] == 14 * 86400
-    assert all((hi - lo) // 60 + 1 <= promql.MAX_POINTS_PER_SERIES for lo, hi in chunks)
-    assert all(b[0] == a[1] + 60 for a, b in itertools.pairwise(chunks))
+def test_time_chunks_cover_the_span_within_the_sample_and_point_limits() -> None:
+    for kw, per_chunk in (({"max_samples": 50_000}, 5_000), ({"max_samples": 4_000_000, "max_points": 11_000},
+                                                             11_000)):
+        chunks = usage.time_chunks(0, 14 * 86400, 60, series=10, **kw)
+        assert chunks[0][0] == 0 and chunks[-1][1] == 14 * 86400
+        assert all((hi - lo) // 60 + 1 <= per_chunk for lo, hi in chunks)
+        assert max((hi - lo) // 60 + 1 for lo, hi in chunks) == per_chunk
+        assert all(b[0] == a[1] + 60 for a, b in itertools.pairwise(chunks))
+    assert usage.time_chunks(0, 14 * 86400, 60, series=10) == [(0, 14 * 86400)]
 
 
 def test_merge_samples_joins_cpu_and_memory_and_sorts_by_row_then_time() -> None:
@@ -218,6 +222,19 @@ def test_merge_samples_joins_cpu_and_memory_and_sorts_by_row_then_time() -> None
     assert list(chunk.rows) == [0] * 5
     assert list(chunk.timestamps) == sorted(chunk.timestamps)
     assert int(np.isnan(chunk.cpu_cores).sum()) == 1 and int((~np.isnan(chunk.memory_bytes)).sum()) == 2
+
+
+def test_merge_samples_takes_the_maximum_of_a_containers_duplicate_series() -> None:
+    fleet = _fleet({"a": 1})
+    labels = {"namespace": "a", "pod": "web-1-0", "container": "app"}
+    cpu = [Series({**labels, "id": "/old"}, np.array([60, 120]), np.array([0.5, np.nan])),
+           Series({**labels, "id": "/new"}, np.array([60, 120]), np.array([0.2, 0.3]))]
+    mem = [Series({**labels, "id": "/old"}, np.array([60]), np.array([7.0])),
+           Series({**labels, "id": "/new"}, np.array([60]), np.array([9.0]))]
+    chunk = usage.merge_samples(fleet, promql.Scope(), cpu, mem)
+    assert list(chunk.timestamps) == [60, 120]
+    assert list(chunk.cpu_cores) == [0.5, 0.3]
+    assert chunk.memory_bytes[0] == 9.0 and np.isnan(chunk.memory_bytes[1])
 
 
 def test_formats_render_every_format() -> None:
