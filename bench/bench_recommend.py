@@ -184,18 +184,18 @@ def run_report(prom: Prometheus, recommender: str, step: str | None, out: Path,
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"rikugame recommend failed: {stderr.strip()}")
     print("  $ " + " ".join(cmd))
-    return {"wall_seconds": wall, "rikugame_peak_rss_mib": usage.ru_maxrss / 1024,
+    return {"wall_seconds": wall, "tool_peak_rss_mib": usage.ru_maxrss / 1024,
             "prometheus_peak_rss_during_mib": peak[0] / 1024,
             "prometheus_peak_anon_mib": peak[1] / 1024, "prometheus_peak_file_mib": peak[2] / 1024}
 
 
-def explain(row: dict | None, ref: tuple[int, int] | None) -> str:
-    """Why one Deployment's row differs from the KRR-equivalent (for the row-by-row listing)."""
+def explain(row: dict | None, ref: tuple[int, int] | None, *, min_history: str = "< 100 points or < 3 h") -> str:
+    """Why one Deployment's row differs from a reference (for the row-by-row listing)."""
     if row is None:
         return "no row in the report (no kube-state-metrics series for it)"
     notes = "; ".join(row["notes"])
     if ref is None:
-        return f"KRR gives none (no data, < 100 points or < 3 h) but the report recommends ({notes or 'no note'})"
+        return f"the reference gives none (no data, {min_history}) but the report recommends ({notes or 'no note'})"
     if not row["sufficient"]:
         return f"the report gives none: {notes}"
     if "stale-metrics" in notes:
@@ -204,17 +204,16 @@ def explain(row: dict | None, ref: tuple[int, int] | None) -> str:
     return "estimate differs (see the figures)"
 
 
-def agreement(report: dict, args: argparse.Namespace) -> tuple[float, int, list[str]]:
-    """Share of Deployments whose krr-simple request is within 1m / 1Mi of the KRR-equivalent."""
-    pods = promdata.bench_pods(args.deployments, end=END, days=args.days, pods_per_deployment=args.pods)
-    reference = promdata.krr_reference(pods, end=END, history_seconds=args.days * 86400)
+def agreement(report: dict, reference: dict[tuple[str, str], tuple[int, int] | None], *,
+              memory_tolerance_bytes: int = MIB) -> tuple[float, int, list[str]]:
+    """Share of Deployments whose request is within 1m / ``memory_tolerance_bytes`` of the reference."""
     rows = {(r["namespace"], r["workload"]): r for r in report["rows"]}
     ok = 0
     misses: list[str] = []
     for key, ref in reference.items():
         row = rows.get(key)
         name = "/".join(key)
-        if ref is None:  # no usage data at all: KRR gives no recommendation either
+        if ref is None:  # no usage data at all: no recommendation either
             if row is not None and not row["sufficient"]:
                 ok += 1
             else:
@@ -225,13 +224,48 @@ def agreement(report: dict, args: argparse.Namespace) -> tuple[float, int, list[
             misses.append(f"{name}: {explain(row, ref)}")
             continue
         ours_cpu = row["cpuRequestRecommendedMillicores"]
-        ours_mib = -(-row["memoryRequestRecommendedBytes"] // MIB)
-        if abs(ours_cpu - cpu_m) <= 1 and abs(ours_mib - mem_b // MIB) <= 1:
+        ours_mem = row["memoryRequestRecommendedBytes"]
+        if abs(ours_cpu - cpu_m) <= 1 and abs(ours_mem - mem_b) <= memory_tolerance_bytes:
             ok += 1
         else:
-            misses.append(f"{name}: cpu {ours_cpu}m vs KRR {cpu_m}m, memory {ours_mib}Mi vs KRR "
-                          f"{mem_b // MIB}Mi: {explain(row, ref)}")
+            misses.append(f"{name}: cpu {ours_cpu}m vs {cpu_m}m, memory {ours_mem / MIB:.1f}Mi vs "
+                          f"{mem_b / MIB:.1f}Mi: {explain(row, ref)}")
     return ok / max(len(reference), 1), len(reference), misses
+
+
+def krr_simple_reference(args: argparse.Namespace, pods: list) -> dict[tuple[str, str], tuple[int, int] | None]:
+    """KRR master's ``simple`` from the data, memory in whole MiB as KRR rounds it."""
+    return promdata.krr_reference(pods, end=END, history_seconds=args.days * 86400)
+
+
+def timed_run(tsdb: Path, tool: str, args: argparse.Namespace) -> tuple[dict, dict]:
+    """One timed run of ``tool`` (a recommender name, optionally NAME:STEP, or ``krr``) against a fresh
+    Prometheus; returns (figures, the tool's report)."""
+    prom = Prometheus(tsdb)
+    try:
+        out = prom.work / "report.json"
+        base = rss_kib(prom.proc.pid) / 1024
+        if tool == "krr":
+            import bench_krr
+
+            figures = bench_krr.run_krr(prom, out, end=END, krr=args.krr)
+            report = {"krr": bench_krr.parse_krr_output(out)}
+        else:
+            name, _, step = tool.partition(":")
+            figures = run_report(prom, name, step or None, out, args.arg)
+            report = json.loads(out.read_text())
+            doc = report["report"]
+            figures.update(queries=doc["queries"], stages=doc["stageSeconds"], step=doc.get("stepSeconds"))
+        figures["prometheus_rss_at_start_mib"] = base
+        figures["prometheus_vmhwm_mib"] = rss_kib(prom.proc.pid, "VmHWM") / 1024
+        return figures, report
+    finally:
+        prom.stop()
+
+
+FIGURES = (("wall_seconds", "wall s"), ("tool_peak_rss_mib", "tool RSS MiB"),
+           ("prometheus_peak_rss_during_mib", "Prometheus peak MiB"), ("prometheus_peak_anon_mib", "anon"),
+           ("prometheus_peak_file_mib", "file"))
 
 
 def main() -> None:
@@ -243,68 +277,60 @@ def main() -> None:
     parser.add_argument("--ksm-interval", type=int, default=300,
                         help="kube-state-metrics sample interval in the generated data (s)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=1, help="runs of krr-simple (fresh Prometheus each)")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="rounds; each round runs every tool once, alternating, each on a fresh Prometheus")
     parser.add_argument("--also", action="append", default=[],
                         help="also time another recommender, NAME or NAME:STEP (default: its own step), "
-                             "e.g. rikugame or vpa:5m")
+                             "e.g. vpa or rikugame:1m")
+    parser.add_argument("--krr", default=os.environ.get("RIKUGAME_KRR"),
+                        help="Robusta KRR's command (env RIKUGAME_KRR; see bench/bench_krr.py): time KRR "
+                             "`simple` in every round too and compare krr-simple with KRR's own output")
     parser.add_argument("--arg", action="append", default=[],
                         help="extra argument for rikugame recommend (repeatable), e.g. --arg=--concurrency=2")
-    parser.add_argument("--no-agreement", action="store_true", help="skip the KRR comparison")
+    parser.add_argument("--no-agreement", action="store_true", help="skip the comparisons with the references")
     args = parser.parse_args()
     if shutil.which("prometheus") is None:
         sys.exit("prometheus not installed: apt-get install -y --no-install-recommends prometheus")
     if not promdata.data_path().exists():
         sys.exit(f"trace not found: {promdata.data_path()}")
     tsdb = prepare(args)
-    results = []
-    first_report: dict = {}
+    tools = ["krr-simple", "rikugame", *args.also, *(["krr"] if args.krr else [])]
+    results: dict[str, list[dict]] = {t: [] for t in tools}
+    reports: dict[str, dict] = {}
     for i in range(args.runs):
-        prom = Prometheus(tsdb)
-        try:
-            base = rss_kib(prom.proc.pid) / 1024
-            out = prom.work / "report.json"
-            figures = run_report(prom, "krr-simple", None, out, args.arg)
-            figures["prometheus_rss_at_start_mib"] = base
-            figures["prometheus_vmhwm_mib"] = rss_kib(prom.proc.pid, "VmHWM") / 1024
-            report = json.loads(out.read_text())
-            figures["queries"] = report["report"]["queries"]
-            figures["rows"] = len(report["rows"])
-            figures["in_process_seconds"] = report["report"]["elapsedSeconds"]
-            figures["stages"] = report["report"]["stageSeconds"]
-            if i == 0:
-                first_report = report
-            results.append(figures)
-            print(f"run {i + 1}: " + ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
-                                               for k, v in figures.items()))
-        finally:
-            prom.stop()
-    for also in args.also:
-        name, _, step = also.partition(":")
-        prom = Prometheus(tsdb)
-        try:
-            out = prom.work / "report.json"
-            figures = run_report(prom, name, step or None, out, args.arg)
-            figures["prometheus_vmhwm_mib"] = rss_kib(prom.proc.pid, "VmHWM") / 1024
-            doc = json.loads(out.read_text())["report"]
-            figures["queries"] = doc["queries"]
-            figures["stages"] = doc["stageSeconds"]
-            print(f"{name} (--step {step or 'default'}): " + ", ".join(
-                f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
-        finally:
-            prom.stop()
-    # After every timed run: the reference needs ~2 GB here, and a child forked from a big parent
+        for tool in tools:
+            figures, report = timed_run(tsdb, tool, args)
+            results[tool].append(figures)
+            reports.setdefault(tool, report)
+            print(f"round {i + 1} {tool}: " + ", ".join(
+                f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()), flush=True)
+    summary = {t: {key: float(np.median([r[key] for r in rs])) for key, _ in FIGURES} for t, rs in results.items()}
+    krr = summary.get("krr")
+    print(f"\nmedians over {args.runs} round(s), {args.deployments} Deployments × {args.pods} pods:")
+    print("| tool | " + " | ".join(label for _, label in FIGURES) + " |" + (" wall / KRR |" if krr else ""))
+    for tool, figs in summary.items():
+        ratio = f" {figs['wall_seconds'] / krr['wall_seconds']:.3f} |" if krr else ""
+        print(f"| {tool} | " + " | ".join(f"{figs[key]:.1f}" for key, _ in FIGURES) + " |" + ratio)
+    # After every timed run: the references need ~2 GB here, and a child forked from a big parent
     # would report the parent's RSS as its own peak.
     if not args.no_agreement:
-        share, total, misses = agreement(first_report, args)
-        held = sum("stale-metrics" in m for m in misses)
-        print(f"krr-simple agreement with the KRR-equivalent (KRR master's queries at 75 s, computed from "
-              f"the data): {100 * share:.1f}% of {total} Deployments within 1m / 1Mi; of the {len(misses)} "
-              f"others, {held} are held by the stale-metrics guardrail")
-        for miss in misses:
-            print("  disagree:", miss)
-    walls = [r["wall_seconds"] for r in results]
+        pods = promdata.bench_pods(args.deployments, end=END, days=args.days, pods_per_deployment=args.pods)
+        checks = [("krr-simple", "the KRR-equivalent (KRR master's queries at 75 s, computed from the data)",
+                   krr_simple_reference(args, pods), 2 * MIB),
+                  ("rikugame", "the rikugame reference (its documented rule, computed from the data with numpy)",
+                   promdata.rikugame_reference(pods, end=END, history_seconds=args.days * 86400), MIB)]
+        if "krr" in reports:
+            checks.append(("krr-simple", "KRR's own output", reports["krr"]["krr"], 2 * MIB))
+        for tool, what, reference, tolerance in checks:
+            share, total, misses = agreement(reports[tool], reference, memory_tolerance_bytes=tolerance)
+            held = sum("stale-metrics" in m for m in misses)
+            print(f"{tool} agreement with {what}: {100 * share:.1f}% of {total} Deployments within 1m / "
+                  f"{tolerance // MIB}Mi; of the {len(misses)} others, {held} are held by the stale-metrics "
+                  "guardrail")
+            for miss in misses:
+                print("  disagree:", miss)
     print(json.dumps({"deployments": args.deployments, "pods": args.deployments * args.pods,
-                      "wall_seconds_median": float(np.median(walls)), "runs": results}, indent=1))
+                      "medians": summary, "runs": results}, indent=1))
 
 
 if __name__ == "__main__":

@@ -411,3 +411,73 @@ def krr_reference(pods: Sequence[Pod], *, end: int, history_seconds: int, step: 
         mem_b = max(int(np.ceil(mem * 1.15 / mib)) * mib, 100 * mib)
         out[key] = (cpu_m, mem_b)
     return out
+
+
+# ----------------------------------------------------------------- rikugame reference (from the data)
+
+
+def vpa_percentile(values: np.ndarray, weights: np.ndarray, q: float, *, first: float,
+                   ratio: float = 1.05, buckets: int = 176) -> float:
+    """The Kubernetes VPA's histogram read-out (autoscaler: pkg/recommender/util/histogram.go): exponential
+    buckets (bucket n starts at first·(ratioⁿ − 1)/(ratio − 1)); the percentile is the upper boundary of the
+    bucket where the cumulative weight reaches q (the last bucket's start when that is the last)."""
+    n = np.floor(np.log(np.maximum(values, 0.0) * (ratio - 1) / first + 1) / np.log(ratio)).astype(np.int64)
+    n = np.clip(n, 0, buckets - 1)
+    cumulative = np.cumsum(np.bincount(n, weights=weights, minlength=buckets))
+    bucket = int(np.argmax(cumulative >= q * cumulative[-1] * (1 - 1e-12)))
+    edge = min(bucket + 1, buckets - 1)
+    return float(first * (ratio ** edge - 1) / (ratio - 1))
+
+
+def rikugame_reference(pods: Sequence[Pod], *, end: int, history_seconds: int, step: int = 300,
+                       rate_window: int = 300) -> dict[tuple[str, str], tuple[int, int] | None]:
+    """What ``rikugame recommend`` (default recommender ``rikugame``, default settings, one decision at
+    ``end``) must give, computed from the generated data with numpy (nothing from ``rikugame.core``), as its
+    module docstring defines it:
+
+    * CPU: a report takes one decision, so the model is the ensemble's starting one, VPA's: the P90 of a
+      histogram (VPA's CPU buckets from 0.01 core, ×1.05) of the pods' ``rate(counter[5m])`` at every
+      multiple of 5 minutes in the history, each weighted 2^((t − end) / 24 h), × 1.15; at least 5m.
+    * Memory: hourly maxima of the raw working set (an hour ending at a multiple of 3600 s); base =
+      min(max(time-of-day max, last day's max), last 7 days' max), the time-of-day max over hours within
+      ±2 h of ``end``'s time of day on each of the last 14 days; request = base + min(1 GiB, base), at least
+      32 MiB.
+
+    Ceil to 1m and to 1 byte. Returns {(namespace, workload): (millicores, bytes) or None without data}."""
+    hour, day, gib, mib = 3600, 86400, 2**30, 2**20
+    start = end - history_seconds
+    evals = np.arange(-(-start // step) * step, end + 1, step)
+    cpu: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
+    mem: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
+    for p in pods:
+        key = (p.namespace, p.workload)
+        ts = p.sample_times()
+        rate = prometheus_rate(ts, p.cpu_counter(), evals, rate_window)
+        ok = ~np.isnan(rate)
+        cpu.setdefault(key, []).append((evals[ok], rate[ok]))
+        keep = ~np.isnan(p.memory_bytes) & (ts > start) & (ts <= end)
+        mem.setdefault(key, []).append((ts[keep], p.memory_bytes[keep]))
+    out: dict[tuple[str, str], tuple[int, int] | None] = {}
+    now_slot = end // hour
+    for key in cpu:
+        t = np.concatenate([a for a, _ in cpu[key]])
+        v = np.concatenate([b for _, b in cpu[key]])
+        mt = np.concatenate([a for a, _ in mem[key]])
+        mv = np.concatenate([b for _, b in mem[key]])
+        if len(v) == 0 or len(mv) == 0:
+            out[key] = None
+            continue
+        p90 = vpa_percentile(v, np.exp2((t - end) / day), 0.9, first=0.01)
+        cpu_m = int(np.ceil(round(max(p90 * 1.15, 0.005) * 1000, 6)))
+        # Hourly maxima: an hour (h − 1)·3600 < t ≤ h·3600 is stamped inside itself, slot h − 1.
+        slots = -(-mt.astype(np.int64) // hour) - 1
+        age = now_slot - slots
+        recent = mv[slots >= (end - day) // hour].max(initial=0.0)
+        week = mv[slots >= (end - 7 * day) // hour].max(initial=0.0)
+        phase = age % 24
+        near = (age >= 0) & (age <= 14 * 24 + 2) & ((phase <= 2) | (phase >= 22))
+        tod = mv[near].max(initial=0.0)
+        base = min(max(tod, recent), week)
+        memory = max(base + min(gib, base), 32 * mib)
+        out[key] = (cpu_m, int(np.ceil(round(memory, 6))))
+    return out

@@ -94,8 +94,8 @@ def recommend(
     = None,
     history: Annotated[str, typer.Option("--history", metavar="DURATION", help="How much history to use.")] = "14d",
     step: Annotated[str | None, typer.Option("--step", metavar="DURATION",
-        help="Sample resolution (subquery step / range step). Default: 75s for krr-simple (KRR's step), "
-             "else 1m.")]
+        help="Sample resolution (subquery step). Default: 75s for krr-simple (KRR's step), 5m for rikugame "
+             "(the resolution its settings were screened at), else 1m.")]
     = None,
     rate_window: Annotated[str | None, typer.Option("--rate-window", metavar="DURATION",
         help="CPU rate() window. Default: the step for krr-simple (KRR's rule), else 5m.")] = None,

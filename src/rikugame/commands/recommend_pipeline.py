@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,7 +39,9 @@ from rikugame.sources import kube_discovery as discovery
 from rikugame.sources import kube_usage as usage
 from rikugame.sources import promql
 from rikugame.sources.prometheus import PrometheusClient, PrometheusSettings
-from rikugame.sources.traces import TraceWriter
+
+if TYPE_CHECKING:
+    from rikugame.sources.traces import TraceWriter
 
 
 def report_spec(recommender: str) -> TunerSpec:
@@ -59,7 +61,13 @@ KRR_STEP_SECONDS = 75
 strategies.py), sent as ``75s``; its CPU loader uses that step as the ``rate`` window too
 (``rate(container_cpu_usage_seconds_total{…}[75s])`` in robusta_krr/core/integrations/prometheus/metrics/
 cpu.py), and every loader's subquery runs at it (``[14d:75s]``)."""
-QUERY_DEFAULTS: dict[str, tuple[int, int | None]] = {"krr-simple": (KRR_STEP_SECONDS, None)}
+RIKUGAME_STEP_SECONDS = 300
+"""The ``rikugame`` recommender's resolution: its constants were screened on traces of 5-minute averages
+(Bitbrains, Azure; README "Results on the shared traces"), and with a 5-minute ``rate`` window a 1-minute
+step only samples each window five times (overlapping windows: the same distribution, 5× the samples to
+fetch and parse). Non-overlapping 5-minute rates count every second of usage exactly once."""
+QUERY_DEFAULTS: dict[str, tuple[int, int | None]] = {
+    "krr-simple": (KRR_STEP_SECONDS, None), "rikugame": (RIKUGAME_STEP_SECONDS, RIKUGAME_STEP_SECONDS)}
 """(step, CPU rate window) per recommender when not given (window None: the step, KRR's rule); the
 others: DEFAULT_QUERY."""
 DEFAULT_QUERY: tuple[int, int | None] = (60, 300)
@@ -68,7 +76,8 @@ DEFAULT_QUERY: tuple[int, int | None] = (60, 300)
 def query_resolution(recommender: str, step_seconds: int | None = None,
                      rate_window_seconds: int | None = None) -> tuple[int, int]:
     """(step, rate window) for a recommender: the given values, else its defaults (``krr-simple``: KRR's
-    75 s step, and the step as the rate window, as KRR does; the others: 60 s and 5 minutes)."""
+    75 s step, and the step as the rate window, as KRR does; ``rikugame``: 5 minutes and 5 minutes; the
+    others: 60 s and 5 minutes)."""
     default_step, default_window = QUERY_DEFAULTS.get(recommender, DEFAULT_QUERY)
     step = default_step if step_seconds is None else step_seconds
     if rate_window_seconds is not None:
@@ -238,8 +247,11 @@ async def build_report(settings: PrometheusSettings, scope: promql.Scope, option
         total_pods = sum(b.pods for b in batches)
         done = [0]
         path = "summary" if options.use_summaries and tuning.accepts_summary() else "samples"
-        writer = TraceWriter(options.export_trace, [entity_name(k) for k in fleet.containers]) \
-            if options.export_trace is not None else None
+        writer: TraceWriter | None = None
+        if options.export_trace is not None:
+            from rikugame.sources.traces import TraceWriter  # pyarrow: only when a trace is written
+
+            writer = TraceWriter(options.export_trace, [entity_name(k) for k in fleet.containers])
         try:
             if len(fleet) and path == "summary":
                 percentile = float(getattr(tuning.recommender, "cpu_percentile", 0.95))
