@@ -248,8 +248,10 @@ def timed_run(tsdb: Path, tool: str, args: argparse.Namespace) -> tuple[dict, di
         if tool == "krr":
             import bench_krr
 
-            figures = bench_krr.run_krr(prom, out, end=END, krr=args.krr)
-            report = {"krr": bench_krr.parse_krr_output(out)}
+            figures = bench_krr.run_krr(prom, out, end=END, krr=Path(args.krr) if args.krr else None,
+                                        fleet=args.krr_fleet)
+            figures["tool_peak_rss_mib"] = figures.pop("krr_peak_rss_mib")
+            report = {"krr": bench_krr.parse_krr_json(out)}
         else:
             name, _, step = tool.partition(":")
             figures = run_report(prom, name, step or None, out, args.arg)
@@ -282,9 +284,11 @@ def main() -> None:
     parser.add_argument("--also", action="append", default=[],
                         help="also time another recommender, NAME or NAME:STEP (default: its own step), "
                              "e.g. vpa or rikugame:1m")
-    parser.add_argument("--krr", default=os.environ.get("RIKUGAME_KRR"),
-                        help="Robusta KRR's command (env RIKUGAME_KRR; see bench/bench_krr.py): time KRR "
-                             "`simple` in every round too and compare krr-simple with KRR's own output")
+    parser.add_argument("--with-krr", action="store_true",
+                        help="time Robusta KRR `simple` in every round too (bench/bench_krr.py: KRR master, its "
+                             "clock at the data's end) and compare krr-simple with KRR's own output")
+    parser.add_argument("--krr", metavar="PATH", help="KRR's command (default: env RIKUGAME_KRR, else "
+                                                      "/work/krr-venv/bin/krr)")
     parser.add_argument("--arg", action="append", default=[],
                         help="extra argument for rikugame recommend (repeatable), e.g. --arg=--concurrency=2")
     parser.add_argument("--no-agreement", action="store_true", help="skip the comparisons with the references")
@@ -294,7 +298,16 @@ def main() -> None:
     if not promdata.data_path().exists():
         sys.exit(f"trace not found: {promdata.data_path()}")
     tsdb = prepare(args)
-    tools = ["krr-simple", "rikugame", *args.also, *(["krr"] if args.krr else [])]
+    tools = ["krr-simple", "rikugame", *args.also, *(["krr"] if args.with_krr else [])]
+    args.krr_fleet = None
+    if args.with_krr:
+        import bench_krr
+
+        try:
+            bench_krr.krr_path(args.krr)  # one clear line now if KRR is missing, not after the first runs
+        except FileNotFoundError as exc:
+            sys.exit(str(exc))
+        args.krr_fleet = bench_krr.fleet_from_cache(tsdb)  # on a throwaway Prometheus: the timed ones start cold
     results: dict[str, list[dict]] = {t: [] for t in tools}
     reports: dict[str, dict] = {}
     for i in range(args.runs):

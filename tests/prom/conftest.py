@@ -10,6 +10,7 @@ every test that reads ../shared/data (DESIGN.md, "Data"; CI cannot install it).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prom_env import END, START, PromServer, fixture_pods, free_port, promdata, unavailable
+from prom_env import END, START, PromServer, fixture_pods, free_port, promdata, turnover_pods, unavailable
 
 
 @pytest.fixture(scope="session")
@@ -37,13 +38,11 @@ def pristine_tsdb(tmp_path_factory: pytest.TempPathFactory, prom_pods: list[prom
     return tsdb
 
 
-@pytest.fixture(scope="session")
-def prometheus(tmp_path_factory: pytest.TempPathFactory, pristine_tsdb: Path,
-               prom_pods: list[promdata.Pod]) -> Iterator[PromServer]:
-    """A running Prometheus over a fresh copy of the backfilled history."""
-    work = tmp_path_factory.mktemp("prometheus")
+@contextlib.contextmanager
+def serve(tsdb: Path, work: Path, pods: list[promdata.Pod]) -> Iterator[PromServer]:
+    """A running Prometheus over a fresh copy of ``tsdb``."""
     data = work / "data"
-    shutil.copytree(pristine_tsdb, data)
+    shutil.copytree(tsdb, data)
     config = work / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
     port = free_port()
@@ -66,7 +65,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, pristine_tsdb: Path,
             if time.monotonic() > deadline:
                 raise RuntimeError("prometheus not ready after 30 s")
             time.sleep(0.1)
-        yield PromServer(url=url, pods=prom_pods, end=END, start=START, process=proc)
+        yield PromServer(url=url, pods=pods, end=END, start=START, process=proc)
     finally:
         proc.terminate()
         try:
@@ -75,3 +74,24 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, pristine_tsdb: Path,
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory: pytest.TempPathFactory, pristine_tsdb: Path,
+               prom_pods: list[promdata.Pod]) -> Iterator[PromServer]:
+    """A running Prometheus over a fresh copy of the backfilled history."""
+    with serve(pristine_tsdb, tmp_path_factory.mktemp("prometheus"), prom_pods) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def prometheus_turnover(tmp_path_factory: pytest.TempPathFactory, prom_pods: list[promdata.Pod]) -> Iterator[
+        PromServer]:
+    """A second, small history where pods come and go: ``turnover_pods``."""
+    if shutil.which("promtool") is None or shutil.which("prometheus") is None:
+        unavailable("prometheus/promtool not installed (tools/ci-prepare.d/20-prometheus.sh installs them)")
+    pods = turnover_pods()
+    tsdb = tmp_path_factory.mktemp("tsdb-turnover")
+    promdata.backfill(pods, tsdb, start=START, end=END, workers=2)
+    with serve(tsdb, tmp_path_factory.mktemp("prometheus-turnover"), pods) as server:
+        yield server

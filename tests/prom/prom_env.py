@@ -80,6 +80,27 @@ def fixture_pods() -> list[promdata.Pod]:
     return pods
 
 
+def turnover_pods() -> list[promdata.Pod]:
+    """Pods that come and go within the window (discovery reads settings from the newest span that has them):
+
+    * ``gone``: one pod that ran from day 0 to day 1 of the 3-day window and ended;
+    * ``rolled``: its old pod (1 core, 2 GiB) ran days 0–1, then a rollout started the new pod (250m,
+      512 MiB) that runs to the end."""
+    vm = promdata.load_vms(["bitbrains-rnd-007"])["bitbrains-rnd-007"]
+
+    def pod(name: str, workload: str, start_day: int, days: int, **kw: object) -> promdata.Pod:
+        cpu, mem = promdata.replay(vm, first_record=start_day * 288, minutes=days * 1440)
+        return promdata.Pod(namespace="ops", name=name, workload=workload, start=START + start_day * 86400,
+                            cpu_cores=cpu, memory_bytes=mem, **kw)  # type: ignore[arg-type]
+
+    return [pod("gone-5d8f7c9b6-aaaaa", "gone", 0, 1, cpu_request_cores=0.3, memory_request_bytes=768 * MIB,
+                memory_limit_bytes=768 * MIB),
+            pod("rolled-5d8f7c9b6-aaaaa", "rolled", 0, 2, cpu_request_cores=1.0, memory_request_bytes=2 * GIB,
+                memory_limit_bytes=2 * GIB),
+            pod("rolled-5d8f7c9b6-bbbbb", "rolled", 2, 1, cpu_request_cores=0.25, memory_request_bytes=512 * MIB,
+                memory_limit_bytes=512 * MIB)]
+
+
 @dataclass
 class PromServer:
     url: str

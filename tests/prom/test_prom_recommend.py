@@ -81,6 +81,19 @@ def test_counter_restarts_and_gaps_do_not_distort_cpu(prometheus: PromServer) ->
     assert any("OOM" in n for n in worker.notes)
 
 
+def test_discovery_finds_ended_pods_and_takes_the_newest_settings(prometheus_turnover: PromServer) -> None:
+    rows = by_workload(run_report(prometheus_turnover, recommender="krr-simple"))
+    assert set(rows) == {"ops/gone", "ops/rolled"}
+    gone = rows["ops/gone"]  # its only pod ended two days ago: found, settings from an older span
+    assert (gone.cpu_request, gone.memory_request, gone.memory_limit) == (300, 768 * MIB, 768 * MIB)
+    assert gone.pods == 0 and "no running pod at the end of the window" in gone.notes
+    assert any("stale-metrics" in n for n in gone.notes)  # nothing lowered on a two-day-old sample
+    assert gone.cpu_request_recommended >= 300 and gone.memory_request_recommended >= 768 * MIB
+    rolled = rows["ops/rolled"]  # the new pod's settings, not the old pod's larger ones
+    assert (rolled.cpu_request, rolled.memory_request, rolled.pods) == (250, 512 * MIB, 1)
+    assert rolled.history_seconds > 2.9 * 86400  # both pods' usage counts
+
+
 def test_hpa_on_cpu_is_noted(prometheus: PromServer) -> None:
     rows = by_workload(run_report(prometheus, recommender="krr-simple"))
     assert any("HPA on cpu" in n for n in rows["shop/api"].notes)
@@ -203,7 +216,7 @@ def test_cli_posts_queries_with_bearer_token_and_custom_headers(proxy: type[_Pro
     assert proxy.seen
     assert all(method == "POST" for method, _, _ in proxy.seen)
     assert all(h.get("x-scope-orgid") == "tenant-a" for _, _, h in proxy.seen)
-    assert {path for _, path, _ in proxy.seen} == {"/api/v1/query", "/api/v1/query_range"}
+    assert {path for _, path, _ in proxy.seen} == {"/api/v1/query", "/api/v1/query_range", "/api/v1/series"}
 
 
 def test_cli_basic_auth_and_refused_credentials(proxy: type[_Proxy]) -> None:

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from rikugame.commands import options as opts
 from rikugame.commands import recommend_kube
-from rikugame.commands.recommend_pipeline import ReportOptions, build_report
+from rikugame.commands.recommend_pipeline import DEFAULT_MAX_PODS_PER_QUERY, ReportOptions, build_report
 from rikugame.core.policy import TunerSpec
 from rikugame.core.recommenders import names as recommender_names
 from rikugame.errors import ConfigError, InputError, RikugameError
@@ -155,7 +155,8 @@ def recommend(
     retries: Annotated[int, typer.Option("--retries", metavar="N", help="Retries on 5xx, timeouts, connection errors.")]
     = 4,
     max_pods_per_query: Annotated[int, typer.Option(
-        "--max-pods-per-query", metavar="N", help="Pods per usage query (bounds Prometheus memory).")] = 25,
+        "--max-pods-per-query", metavar="N", help="Pods per usage query (bounds Prometheus memory).")]
+    = DEFAULT_MAX_PODS_PER_QUERY,
     kubeconfig: Annotated[Path | None, typer.Option(
         "--kubeconfig", metavar="FILE",
         help="Without --prometheus: find Prometheus through this kubeconfig's API server (default: "

@@ -85,6 +85,12 @@ def query_resolution(recommender: str, step_seconds: int | None = None,
     return step, step if default_window is None else default_window
 
 
+DEFAULT_MAX_PODS_PER_QUERY = 15
+"""Pods per usage query. Prometheus' memory grows with the samples one query loads (14 days of a pod's
+series) times the queries in flight (``--concurrency``, 3): on the bench fleet its anonymous peak was 75 MiB
+at 25 pods, 53 at 15, 49 at 10, for the same wall time at 15 (docs/recommend.md)."""
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """What to compute."""
@@ -101,7 +107,7 @@ class ReportOptions:
     min_history_seconds: int | None = None
     cpu_price: float = DEFAULT_CPU_PRICE
     memory_price: float = DEFAULT_MEMORY_PRICE
-    max_pods_per_query: int = 25
+    max_pods_per_query: int = DEFAULT_MAX_PODS_PER_QUERY
     kinds: frozenset[str] | None = None
     use_summaries: bool = True
     """Let recommenders that can take window statistics get them from Prometheus (exact and fast)."""

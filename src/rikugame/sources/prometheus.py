@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
@@ -27,6 +27,8 @@ from rikugame.errors import PrometheusError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+Form = dict[str, str | list[str]]
+"""A POST form: ``match[]`` repeats."""
 
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 
@@ -167,6 +169,16 @@ class PrometheusClient:
             raw=True)
         return self._matrix(content, promql)
 
+    async def series(self, selectors: Sequence[str], start: float, end: float) -> list[dict[str, str]]:
+        """The label sets of every series matching any of ``selectors`` with a sample in [start, end]
+        (``/api/v1/series``: read from the index, no sample is loaded)."""
+        data: Any = await self._post("/api/v1/series", {
+            "match[]": list(selectors), "start": _seconds(start), "end": _seconds(end)})
+        if not isinstance(data, list):
+            raise PrometheusError(f"Prometheus at {self.settings.url} answered the series API without a list")
+        self.stats.samples += len(data)
+        return [dict(labels) for labels in data]
+
     async def query_history(self, promql: str, time: float) -> list[Series]:
         """An instant query whose answer is a range vector (a subquery or ``metric[5m]``): every sample of
         every series, parsed like a range query's answer."""
@@ -181,12 +193,12 @@ class PrometheusClient:
         return _parse(_decode_bytes(content, self.settings.url), promql)
 
     @overload
-    async def _post(self, path: str, form: dict[str, str], raw: Literal[False] = False) -> dict[str, Any]: ...
+    async def _post(self, path: str, form: Form, raw: Literal[False] = False) -> Any: ...
 
     @overload
-    async def _post(self, path: str, form: dict[str, str], raw: Literal[True]) -> bytes: ...
+    async def _post(self, path: str, form: Form, raw: Literal[True]) -> bytes: ...
 
-    async def _post(self, path: str, form: dict[str, str], raw: bool = False) -> dict[str, Any] | bytes:
+    async def _post(self, path: str, form: Form, raw: bool = False) -> Any:
         s = self.settings
         async with self._limit:
             attempt = 0
@@ -223,7 +235,9 @@ class PrometheusClient:
                                 "http://prometheus:9090, not a UI or login page)")
                         return content if raw else _decode_bytes(content, s.url)
                     if response.status_code not in RETRYABLE_STATUS or attempt >= s.retries:
-                        raise PrometheusError(_describe_failure(response, form["query"], s.url))
+                        what = form.get("query", form.get("match[]", ""))
+                        raise PrometheusError(_describe_failure(
+                            response, what if isinstance(what, str) else " or ".join(what), s.url))
                 attempt += 1
                 self.stats.retries += 1
                 await asyncio.sleep(s.backoff_seconds * 2 ** (attempt - 1))
@@ -282,7 +296,7 @@ def _points(values: bytes) -> npt.NDArray[np.float64] | None:
     return numbers.reshape(-1, 2)
 
 
-def _decode_bytes(content: bytes, url: str) -> dict[str, Any]:
+def _decode_bytes(content: bytes, url: str) -> Any:
     try:
         body = orjson.loads(content)
     except orjson.JSONDecodeError as exc:
@@ -291,7 +305,7 @@ def _decode_bytes(content: bytes, url: str) -> dict[str, Any]:
     if not isinstance(body, dict) or body.get("status") != "success":
         raise PrometheusError(f"Prometheus at {url} answered an error: {body}")
     data = body.get("data")
-    if not isinstance(data, dict):
+    if not isinstance(data, dict | list):
         raise PrometheusError(f"Prometheus at {url} answered without data")
     return data
 
@@ -317,7 +331,9 @@ def _describe_failure(response: httpx.Response, promql: str, url: str) -> str:
            f"query: {short}"
 
 
-def _parse(data: dict[str, Any], promql: str) -> list[Series]:
+def _parse(data: Any, promql: str) -> list[Series]:
+    if not isinstance(data, dict):
+        raise PrometheusError(f"unexpected answer to query {promql!r}: {str(data)[:120]}")
     kind = data.get("resultType")
     result = data.get("result", [])
     out: list[Series] = []
