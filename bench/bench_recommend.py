@@ -6,14 +6,17 @@ kube-state-metrics-like owner, info, request/limit and phase series. The history
 backfilled once into a cache directory (never the repository); every run starts Prometheus over a fresh
 hard-linked copy and measures:
 
-* wall time of the ``rikugame recommend`` process (start to exit, JSON report written),
-* number of queries, peak RSS of the rikugame process (``wait4`` rusage),
-* Prometheus' RSS: peak polled during the run (every 50 ms) and ``VmHWM`` since its start,
-* agreement of ``krr-simple`` (at its defaults: KRR master's 75 s step and rate window) with a
-  KRR-equivalent computed from the generated data as KRR master computes it
-  (``promdata.krr_reference``); every Deployment that disagrees is printed with the reason.
+* wall time of each tool's process (start to exit, report written): ``rikugame recommend -r krr-simple``,
+  ``rikugame recommend`` (the default recommender, ``rikugame``), ``--also`` others, and with ``--with-krr``
+  Robusta KRR master's ``simple`` itself (bench/bench_krr.py), alternating in every round,
+* number of queries, peak RSS of the tool's process (``wait4`` rusage),
+* Prometheus' RSS: peak polled during the run (every 50 ms), total, anonymous and file-backed, and ``VmHWM``,
+* agreement with independent references computed from the generated data: ``krr-simple`` with a
+  KRR-equivalent (``promdata.krr_reference``, KRR master's queries) and with KRR's own output, the default
+  with ``promdata.rikugame_reference`` (its documented rule, numpy only); every Deployment that disagrees is
+  printed with the reason.
 
-Usage: ``.venv/bin/python bench/bench_recommend.py [--deployments 1000] [--also vpa]``
+Usage: ``.venv/bin/python bench/bench_recommend.py [--deployments 1000] [--runs 3] [--with-krr]``
 """
 
 from __future__ import annotations

@@ -216,7 +216,7 @@ def test_cli_posts_queries_with_bearer_token_and_custom_headers(proxy: type[_Pro
     assert proxy.seen
     assert all(method == "POST" for method, _, _ in proxy.seen)
     assert all(h.get("x-scope-orgid") == "tenant-a" for _, _, h in proxy.seen)
-    assert {path for _, path, _ in proxy.seen} == {"/api/v1/query", "/api/v1/query_range", "/api/v1/series"}
+    assert {path for _, path, _ in proxy.seen} == {"/api/v1/query", "/api/v1/series"}  # rikugame: subqueries
 
 
 def test_cli_basic_auth_and_refused_credentials(proxy: type[_Proxy]) -> None:
@@ -256,7 +256,8 @@ def test_bad_promql_is_a_clear_error_without_retries(prometheus: PromServer) -> 
 
 def test_formats_and_patches(prometheus: PromServer, tmp_path: Path) -> None:
     runner = CliRunner()
-    base = ["recommend", "-p", prometheus.url, "--end", "2026-01-01T00:00:00Z", "--history", "3d"]
+    base = ["recommend", "-p", prometheus.url, "--end", "2026-01-01T00:00:00Z", "--history", "3d", "-r",
+            "krr-simple"]  # KRR's 3-hour minimum: the 2-hour "fresh" workload gets no recommendation
     table = runner.invoke(app, base, env={"COLUMNS": "120"})
     assert table.exit_code == 0, table.output
     assert "shop" in table.stdout and "saving" in table.stdout
@@ -280,6 +281,14 @@ def test_formats_and_patches(prometheus: PromServer, tmp_path: Path) -> None:
     assert container["resources"]["requests"]["cpu"].endswith("m")
     bad = runner.invoke(app, [*base, "--format", "xml"])
     assert bad.exit_code == 2 and "--format" in bad.output
+
+
+def test_the_default_recommender_is_the_operators(prometheus: PromServer) -> None:
+    result = CliRunner().invoke(app, ["recommend", "-p", prometheus.url, "--end", str(END), "--history", "3d",
+                                      "-n", "shop", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)["report"]
+    assert (doc["recommender"], doc["stepSeconds"]) == ("rikugame", 300)
 
 
 def test_policy_applies_the_operators_guardrails(prometheus: PromServer, tmp_path: Path) -> None:

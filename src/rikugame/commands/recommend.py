@@ -102,7 +102,7 @@ def recommend(
     recommender: Annotated[str | None, typer.Option(
         "--recommender", "-r", metavar="NAME",
         help=f"Recommender: one of {', '.join(recommender_names())} (default: the --policy's, else "
-             "krr-simple).")] = None,
+             "rikugame, the operator's default; krr-simple restates KRR's simple strategy).")] = None,
     fmt: Annotated[opts.Format, typer.Option("--format", "-f", help=opts.FORMAT_HELP)] = "table",
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE",
         help="Write the report to this file.")]
@@ -214,7 +214,7 @@ def recommend(
             end=parse_time(end), history_seconds=opts.duration("--history", history),
             step_seconds=opts.duration("--step", step) if step else None,
             rate_window_seconds=opts.duration("--rate-window", rate_window) if rate_window else None,
-            recommender=recommender or (spec.recommender if spec is not None else "krr-simple"), spec=spec,
+            recommender=recommender or (spec.recommender if spec is not None else "rikugame"), spec=spec,
             min_history_seconds=opts.duration("--min-history", min_history) if min_history else None,
             cpu_price=cpu_price, memory_price=memory_price, max_pods_per_query=max_pods_per_query,
             kinds=frozenset(kind) if kind else None, export_trace=export_trace)

@@ -102,7 +102,7 @@ class ReportOptions:
     """Sample resolution (subquery step / range step); None: the recommender's (query_resolution)."""
     rate_window_seconds: int | None = None
     """CPU ``rate`` window; None: the recommender's (query_resolution)."""
-    recommender: str = "krr-simple"
+    recommender: str = "rikugame"
     spec: TunerSpec | None = None
     min_history_seconds: int | None = None
     cpu_price: float = DEFAULT_CPU_PRICE
