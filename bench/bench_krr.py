@@ -48,7 +48,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_recommend
-from bench_recommend import END, MIB, Prometheus, rss_kib
+from bench_recommend import END, MIB, PeakRss, Prometheus, rss_kib
 
 DEFAULT_KRR = Path("/work/krr-venv/bin/krr")
 FAKETIME_LIBS = (Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"),
@@ -376,21 +376,12 @@ def run_krr(prom: Prometheus, out_path: Path, *, krr: Path | None = None, fleet:
         fleet = discover_fleet(prom.url, end)
     stub = KubeStub(fleet)
     proxy = QueryProxy(prom.url, end)
-    done = threading.Event()
+    prometheus_rss = PeakRss(prom.proc.pid)
     try:
         kubeconfig = stub.kubeconfig(prom.work / "kubeconfig.json")
         cmd = [str(krr), "simple", "-p", proxy.url, "-k", str(kubeconfig), "-f", "json",
                "--fileoutput", str(out_path), *(["-v", "--logtostderr"] if verbose else ["-q"]), *extra]
-        peak = [rss_kib(prom.proc.pid), rss_kib(prom.proc.pid, "RssAnon"), rss_kib(prom.proc.pid, "RssFile")]
-
-        def poll() -> None:
-            while not done.is_set():
-                for k, name in enumerate(("VmRSS", "RssAnon", "RssFile")):
-                    peak[k] = max(peak[k], rss_kib(prom.proc.pid, name))
-                time.sleep(0.05)
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
+        prometheus_rss.start()
         stderr_path = prom.work / "krr.stderr"
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         with stderr_path.open("wb") as stderr:
@@ -410,8 +401,7 @@ def run_krr(prom: Prometheus, out_path: Path, *, krr: Path | None = None, fleet:
             child.returncode = os.waitstatus_to_exitcode(status)
             wall = time.perf_counter() - t0
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-        done.set()
-        poller.join()
+        prometheus_rss.stop()
         print("  $ " + " ".join(cmd))
         if child.returncode != 0 or not out_path.exists():
             tail = stderr_path.read_text(errors="replace").strip().splitlines()[-20:]
@@ -420,8 +410,7 @@ def run_krr(prom: Prometheus, out_path: Path, *, krr: Path | None = None, fleet:
         recs = parse_krr_json(doc)
         figures: dict[str, Any] = {
             "wall_seconds": wall, "krr_peak_rss_mib": usage.ru_maxrss / 1024,
-            "prometheus_peak_rss_during_mib": peak[0] / 1024,
-            "prometheus_peak_anon_mib": peak[1] / 1024, "prometheus_peak_file_mib": peak[2] / 1024,
+            **prometheus_rss.figures(),
             "deployments_listed": len(fleet["deployments"]),
             "deployments_recommended": len(recs),
             "scans": len(doc.get("scans", [])),
@@ -436,7 +425,7 @@ def run_krr(prom: Prometheus, out_path: Path, *, krr: Path | None = None, fleet:
         }
         return figures
     finally:
-        done.set()
+        prometheus_rss.stop()
         proxy.close()
         stub.close()
 

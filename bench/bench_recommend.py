@@ -160,45 +160,70 @@ class Prometheus:
             shutil.rmtree(self.work, ignore_errors=True)
 
 
+class PeakRss:
+    """A process' VmRSS, RssAnon and RssFile polled every 50 ms on a thread while the block runs."""
+
+    FIELDS = ("VmRSS", "RssAnon", "RssFile")
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = [rss_kib(pid, name) for name in self.FIELDS]
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._done.is_set():
+            for k, name in enumerate(self.FIELDS):
+                self.peak[k] = max(self.peak[k], rss_kib(self.pid, name))
+            time.sleep(0.05)
+
+    def start(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop polling (again: no-op)."""
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def __enter__(self) -> PeakRss:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def figures(self) -> dict[str, float]:
+        """Prometheus' peaks in MiB, under the bench's keys."""
+        return {"prometheus_peak_rss_during_mib": self.peak[0] / 1024,
+                "prometheus_peak_anon_mib": self.peak[1] / 1024, "prometheus_peak_file_mib": self.peak[2] / 1024}
+
+
 def run_report(prom: Prometheus, recommender: str, step: str | None, out: Path,
                extra: list[str] | None = None) -> dict[str, float]:
     """One ``rikugame recommend`` process; wall time, its peak RSS and Prometheus' RSS meanwhile."""
     cmd = [str(ROOT / ".venv" / "bin" / "rikugame"), "recommend", "-p", prom.url, "--end", str(END),
            "--history", "14d", *(["--step", step] if step else []), "--recommender", recommender,
            "--format", "json", "--output", str(out), *(extra or [])]
-    peak = [rss_kib(prom.proc.pid), rss_kib(prom.proc.pid, "RssAnon"), rss_kib(prom.proc.pid, "RssFile")]
-    done = threading.Event()
-
-    def poll() -> None:
-        while not done.is_set():
-            for k, name in enumerate(("VmRSS", "RssAnon", "RssFile")):
-                peak[k] = max(peak[k], rss_kib(prom.proc.pid, name))
-            time.sleep(0.05)
-
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    t0 = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - t0
-    done.set()
-    poller.join()
+    with PeakRss(prom.proc.pid) as prometheus_rss:
+        t0 = time.perf_counter()
+        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - t0
     stderr = child.stderr.read().decode() if child.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"rikugame recommend failed: {stderr.strip()}")
     print("  $ " + " ".join(cmd))
-    return {"wall_seconds": wall, "tool_peak_rss_mib": usage.ru_maxrss / 1024,
-            "prometheus_peak_rss_during_mib": peak[0] / 1024,
-            "prometheus_peak_anon_mib": peak[1] / 1024, "prometheus_peak_file_mib": peak[2] / 1024}
+    return {"wall_seconds": wall, "tool_peak_rss_mib": usage.ru_maxrss / 1024, **prometheus_rss.figures()}
 
 
-def explain(row: dict | None, ref: tuple[int, int] | None, *, min_history: str = "< 100 points or < 3 h") -> str:
+def explain(row: dict | None, ref: tuple[int, int] | None) -> str:
     """Why one Deployment's row differs from a reference (for the row-by-row listing)."""
     if row is None:
         return "no row in the report (no kube-state-metrics series for it)"
     notes = "; ".join(row["notes"])
     if ref is None:
-        return f"the reference gives none (no data, {min_history}) but the report recommends ({notes or 'no note'})"
+        return f"the reference gives none (no data, or too little) but the report recommends ({notes or 'no note'})"
     if not row["sufficient"]:
         return f"the report gives none: {notes}"
     if "stale-metrics" in notes:
