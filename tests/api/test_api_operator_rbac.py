@@ -6,7 +6,6 @@ operator namespace of the test's own; the client authenticates with a TokenReque
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,40 +15,30 @@ import pytest
 from kubeharness.cluster import Cluster
 from kubeharness.kubectl import kubectl
 from kubeharness.kubehttp import KubeHttp
+from operator_role import apply_operator_role
 from rikugame.manifests.install import (
     KILL_SWITCH_CONFIGMAP,
     LEASE,
     NAME,
     WEBHOOK_SECRET,
     cluster_role_rules,
-    install_objects,
     mutating_webhook,
     namespace_role_rules,
 )
-from rikugame.manifests.render import to_yaml
 
 pytestmark = pytest.mark.api
 
 API = "/apis/rikugame.dev/v1alpha1"
-RBAC_KINDS = {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 
 
 @pytest.fixture
 def operator_client(k8s_cluster: Cluster, tmp_path: Any) -> Iterator[tuple[KubeHttp, str]]:
     """(a client authenticated as the generated ServiceAccount, its operator namespace)."""
-    op_ns = f"op-{uuid.uuid4().hex[:8]}"
-    objects = [o for o in install_objects(namespace=op_ns) if o["kind"] in RBAC_KINDS]
-    path = tmp_path / "rbac.yaml"
-    path.write_text(to_yaml(objects))
-    kubectl(k8s_cluster, "apply", "-f", str(path))
-    token = k8s_cluster.kube.request(
-        "POST", f"/api/v1/namespaces/{op_ns}/serviceaccounts/{NAME}/token",
-        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}},
-    )["status"]["token"]
-    client = KubeHttp(k8s_cluster.server, k8s_cluster.ca, token=token)
-    yield client, op_ns
+    role = apply_operator_role(k8s_cluster, tmp_path, expiration_seconds=600)
+    client = KubeHttp(k8s_cluster.server, k8s_cluster.ca, token=role.token)
+    yield client, role.namespace
     client.close()
-    kubectl(k8s_cluster, "delete", "--wait=false", "-f", str(path))
+    kubectl(k8s_cluster, "delete", "--wait=false", "-f", str(role.rbac_file))
 
 
 # What the operator does, written out independently of the generated rules: (verb, group, resource[/sub],

@@ -10,48 +10,16 @@ import signal
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from e2e_workloads import eventually
 from kubernetes_asyncio.client import CoreV1Api
 
-from kubeharness.cluster import Cluster
-from kubeharness.kubeconfig import write_kubeconfig
-from kubeharness.kubectl import kubectl
+from operator_role import OperatorRole
 from rikugame.cluster.names import GROUP, VERSION
-from rikugame.manifests.install import NAME, install_objects
-from rikugame.manifests.render import to_yaml
 from rikugame.operator.reconciler import CycleReport, Reconciler
-
-RBAC_KINDS = {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
-
-
-@dataclass
-class OperatorRole:
-    """The operator's namespace and a kubeconfig carrying its ServiceAccount token."""
-
-    namespace: str
-    kubeconfig: Path
-    rbac_file: Path
-
-
-def apply_operator_role(cluster: Cluster, tmp_path: Path) -> OperatorRole:
-    """Apply the generated RBAC in a fresh operator namespace; a kubeconfig with the ServiceAccount token."""
-    op_ns = f"op-{uuid.uuid4().hex[:8]}"
-    rbac = [o for o in install_objects(namespace=op_ns) if o["kind"] in RBAC_KINDS]
-    rbac_file = tmp_path / "rbac.yaml"
-    rbac_file.write_text(to_yaml(rbac))
-    kubectl(cluster, "apply", "-f", str(rbac_file))
-    token = cluster.kube.request(
-        "POST", f"/api/v1/namespaces/{op_ns}/serviceaccounts/{NAME}/token",
-        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}},
-    )["status"]["token"]
-    return OperatorRole(op_ns, write_kubeconfig(tmp_path / "operator.kubeconfig", cluster.server, cluster.ca,
-                                                token=token), rbac_file)
 
 
 def free_port() -> int:

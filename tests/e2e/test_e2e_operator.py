@@ -225,9 +225,10 @@ async def test_operator_process_with_exactly_the_generated_role_resizes_in_place
     import socket
     import time
 
-    from operator_process import OperatorProcess, apply_operator_role
+    from operator_process import OperatorProcess
 
     from kubeharness.kubectl import kubectl
+    from operator_role import apply_operator_role
 
     role = apply_operator_role(e2e_cluster, tmp_path)
     core, apps, custom = CoreV1Api(kube_api), AppsV1Api(kube_api), CustomObjectsApi(kube_api)

@@ -21,10 +21,11 @@ from kubernetes_asyncio.client import (
     CustomObjectsApi,
 )
 from kubernetes_asyncio.client.exceptions import ApiException
-from operator_process import OperatorProcess, apply_operator_role, free_port
+from operator_process import OperatorProcess, free_port
 
 from kubeharness.cluster import Cluster
 from kubeharness.kubectl import kubectl
+from operator_role import apply_operator_role
 from rikugame.cluster.names import GROUP, TUNERS, VERSION
 from rikugame.manifests.install import WEBHOOK_SECRET, mutating_webhook
 

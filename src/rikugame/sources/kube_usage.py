@@ -237,13 +237,11 @@ class SampleChunk:
     memory_bytes: FloatArray
 
 
-def time_chunks(start: int, end: int, step: int, *, series: int, max_samples: int = 4_000_000,
-                max_points: int | None = None) -> list[tuple[int, int]]:
+def time_chunks(start: int, end: int, step: int, *, series: int, max_samples: int = 4_000_000) -> list[
+        tuple[int, int]]:
     """Split [start, end] (aligned to ``step``) into chunks of about ``max_samples`` samples for ``series``
-    series per query (and at most ``max_points`` points per series, e.g. a range query's limit)."""
+    series per query."""
     points = max(1, max_samples // max(series, 1))
-    if max_points is not None:
-        points = min(points, max_points)
     chunks = []
     t = start
     while t <= end:
@@ -333,7 +331,7 @@ async def stream_samples(prom: PrometheusClient, fleet: Fleet, scope: Scope, que
         async def fetch(i: int) -> tuple[list[Series], list[Series]]:
             if i >= len(chunks):  # a memory-only chunk
                 lo, hi, interval = mem_chunks[i - len(chunks)]
-                if lo == hi:  # the partial interval: one instant query
+                if lo == hi:  # one interval (e.g. the partial one up to end): an instant query
                     mem = await prom.query(queries.memory_max(batch, interval), hi)
                 else:
                     mem = await history(lambda span: queries.memory_max_history(batch, span, interval), lo, hi,

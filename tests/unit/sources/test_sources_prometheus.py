@@ -202,9 +202,8 @@ def test_batches_group_small_namespaces_and_split_large_ones() -> None:
 
 
 def test_time_chunks_cover_the_span_within_the_sample_and_point_limits() -> None:
-    for kw, per_chunk in (({"max_samples": 50_000}, 5_000), ({"max_samples": 4_000_000, "max_points": 11_000},
-                                                             11_000)):
-        chunks = usage.time_chunks(0, 14 * 86400, 60, series=10, **kw)
+    for max_samples, per_chunk in ((50_000, 5_000), (110_000, 11_000)):
+        chunks = usage.time_chunks(0, 14 * 86400, 60, series=10, max_samples=max_samples)
         assert chunks[0][0] == 0 and chunks[-1][1] == 14 * 86400
         assert all((hi - lo) // 60 + 1 <= per_chunk for lo, hi in chunks)
         assert max((hi - lo) // 60 + 1 for lo, hi in chunks) == per_chunk
